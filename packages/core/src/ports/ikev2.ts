@@ -1,0 +1,71 @@
+/**
+ * The IKEv2 port (strongSwan charon over vici/swanctl): one connection per
+ * WireGuard server with IKEv2 on, EAP-MSCHAPv2 with the accounts' usernames
+ * and passwords, the server certificate from core, and each account's own
+ * address from the server's subnet. Secrets are loaded without restarting charon.
+ */
+export interface Ikev2ConnectionSpec {
+  /** The WireGuard server's name. */
+  readonly name: string;
+  /** Local addresses to accept IKE on; empty: any. */
+  readonly localAddrs: readonly string[];
+  /** The server identity (certificate SAN), e.g. "vpn.example.com". */
+  readonly serverId: string;
+  readonly serverCertificatePem: string;
+  readonly serverPrivateKeyPem: string;
+  readonly caCertificatePem: string;
+  /** The server's networks; accounts' addresses come from here. */
+  readonly subnet4: string;
+  readonly subnet6?: string | undefined;
+  /** Traffic selectors offered to clients, e.g. ["0.0.0.0/0"]. */
+  readonly localTs: readonly string[];
+  readonly dns: readonly string[];
+}
+
+export interface Ikev2UserSpec {
+  /** Connection (server) name. */
+  readonly connection: string;
+  readonly username: string;
+  readonly password: string;
+  readonly ipv4: string;
+  readonly ipv6?: string | undefined;
+}
+
+export interface Ikev2State {
+  readonly connections: readonly Ikev2ConnectionSpec[];
+  readonly users: readonly Ikev2UserSpec[];
+}
+
+export interface Ikev2UserChange {
+  readonly upsert: readonly Ikev2UserSpec[];
+  readonly remove: readonly Ikev2UserSpec[];
+}
+
+/** One IKE SA as `swanctl --list-sas` reports it. */
+export interface Ikev2SaState {
+  readonly uniqueId: string;
+  readonly connection: string;
+  /** EAP identity (the account's username). */
+  readonly username: string;
+  readonly remoteHost: string;
+  readonly remotePort: number;
+  readonly virtualIps: readonly string[];
+  readonly establishedSeconds: number;
+  /** Summed over the CHILD SAs: in = from the client (upload), out = to the client (download). */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
+export interface Ikev2Port {
+  readonly driverName: string;
+  /** Daemon version and state: { version, state: "running" | "stopped" | ... }. */
+  info(): Promise<Record<string, string>>;
+  /** Makes connections and users exactly as given. */
+  apply(state: Ikev2State): Promise<void>;
+  /** Adds, changes and removes users; removed users' sessions are ended. */
+  updateUsers(change: Ikev2UserChange): Promise<void>;
+  listSas(): Promise<Ikev2SaState[]>;
+  /** Ends every session of the username; returns how many were ended. */
+  terminate(username: string): Promise<number>;
+  dispose(): Promise<void>;
+}

@@ -175,7 +175,7 @@ describe("importCa", () => {
         forge.pki.encryptRsaPrivateKey(forge.pki.privateKeyFromPem(ca.privateKeyPem), "secret", { algorithm: "aes256" }),
       ],
     ],
-  ] as const)("fails with 'Certificate failed' for %s", (_label, pair) => {
+  ] satisfies [string, () => [string, string]][])("fails with 'Certificate failed' for %s", (_label, pair) => {
     const [certPem, keyPem] = pair();
     expect(() => importCa(certPem, keyPem)).toThrow(expect.objectContaining({ code: "CERT_FAILED", message: "Certificate failed" }));
   });

@@ -11,15 +11,28 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
-      { extends: true, test: { name: "core", include: ["packages/core/test/**/*.test.ts"] } },
+      { extends: true, test: { name: "core", include: ["packages/core/test/**/*.test.ts"], exclude: ["**/*.system.test.ts"] } },
       { extends: true, test: { name: "drivers", include: ["packages/drivers/test/**/*.test.ts"], exclude: ["**/*.system.test.ts"] } },
       { extends: true, test: { name: "http", include: ["packages/http/test/**/*.test.ts"], exclude: ["**/*.system.test.ts"] } },
-      { extends: true, test: { name: "whmcs-bridge", include: ["packages/whmcs-bridge/test/**/*.test.ts"] } },
-      { extends: true, test: { name: "examples", include: ["examples/**/*.test.ts", "test/**/*.test.ts"], exclude: ["**/*.system.test.ts"] } },
+      {
+        extends: true,
+        test: { name: "whmcs-bridge", include: ["packages/whmcs-bridge/test/**/*.test.ts"], exclude: ["**/*.system.test.ts"] },
+      },
+      {
+        extends: true,
+        test: { name: "examples", include: ["examples/**/*.test.ts", "test/**/*.test.ts"], exclude: ["**/*.system.test.ts"] },
+      },
       {
         extends: true,
         // Real tools in network namespaces: one file at a time (2 vCPUs, one RTNL lock).
-        test: { name: "system", include: ["**/*.system.test.ts"], exclude: ["**/node_modules/**"], fileParallelism: false, testTimeout: 120_000, hookTimeout: 120_000 },
+        test: {
+          name: "system",
+          include: ["**/*.system.test.ts"],
+          exclude: ["**/node_modules/**"],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
       },
     ],
   },

@@ -43,8 +43,6 @@ export const ERRORS = {
   WRONG_DNS2: { status: 400, message: "Wrong DNS2 IP format" },
   WRONG_DNS1_IPV6: { status: 400, message: "Wrong DNS1 IPv6 format" },
   WRONG_DNS2_IPV6: { status: 400, message: "Wrong DNS2 IPv6 format" },
-  WRONG_ADDRESS: { status: 400, message: "Wrong address format (CIDR, e.g. 10.0.26.1/24)" },
-  WRONG_ADDRESS_IPV6: { status: 400, message: "Wrong IPv6 address format (CIDR, e.g. fd00:26::1/64)" },
   WRONG_MTU: { status: 400, message: "Wrong MTU format (1280 to 9000)" },
   WRONG_KEEP_ALIVE: { status: 400, message: "Wrong keep alive format (0 to 65535)" },
   WRONG_ALLOWED_IPS: { status: 400, message: "Wrong allowed IPs format (comma-separated CIDRs)" },

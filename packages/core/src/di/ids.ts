@@ -1,6 +1,12 @@
 import type { ServiceIdentifier } from "inversify";
 import type { Storage } from "unstorage";
+import type { VpncpOptions } from "../model/options.js";
 import type { CommandRunner, FirewallPort, Ikev2Port, ShaperPort, WireGuardPort } from "../ports/index.js";
+
+/** The current time; tests move it. */
+export interface Clock {
+  now(): Date;
+}
 
 /** Every service identifier of vpncp, in one place. */
 export const TYPES = {
@@ -12,4 +18,6 @@ export const TYPES = {
   CommandRunner: Symbol.for("@vpncp/core/CommandRunner") as ServiceIdentifier<CommandRunner>,
   // environment
   Storage: Symbol.for("@vpncp/core/Storage") as ServiceIdentifier<Storage>,
+  Options: Symbol.for("@vpncp/core/Options") as ServiceIdentifier<VpncpOptions>,
+  Clock: Symbol.for("@vpncp/core/Clock") as ServiceIdentifier<Clock>,
 } as const;

@@ -1,0 +1,339 @@
+import { inject, injectable } from "inversify";
+import { TYPES } from "../di/ids.js";
+import { VpncpError } from "../errors.js";
+import { type Logger, silentLogger, type VpncpOptions } from "../model/options.js";
+import type { AccountRecord, ServerRecord } from "../model/records.js";
+import type {
+  FirewallAccountSpec,
+  FirewallPort,
+  FirewallState,
+  Ikev2Port,
+  Ikev2State,
+  Ikev2UserSpec,
+  ShaperAccountSpec,
+  ShaperPort,
+  WgPeerSpec,
+  WireGuardPort,
+} from "../ports/index.js";
+import {
+  firewallAccountSpec,
+  firewallServerSpec,
+  ikev2ConnectionSpec,
+  ikev2UserSpec,
+  interfaceSpec,
+  isActive,
+  peerSpec,
+  sameSpec,
+  shaperAccountSpec,
+  shaperInterfaceSpec,
+} from "./desired-state.js";
+import { Ikev2Settings } from "./ikev2-settings.js";
+import { Inventory } from "./inventory.js";
+
+export type Change =
+  | { readonly type: "account"; readonly before: AccountRecord | null; readonly after: AccountRecord | null }
+  | { readonly type: "server"; readonly before: ServerRecord | null; readonly after: ServerRecord | null }
+  | { readonly type: "ikev2" }
+  | { readonly type: "reload" };
+
+interface Waiter {
+  readonly changes: readonly Change[];
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+const APPLIED_INTERFACES_KEY = "system:applied-interfaces";
+
+class PerInterface<T> extends Map<string, { upsert: T[]; remove: T[] }> {
+  entry(name: string): { upsert: T[]; remove: T[] } {
+    let value = this.get(name);
+    if (!value) {
+      value = { upsert: [], remove: [] };
+      this.set(name, value);
+    }
+    return value;
+  }
+}
+
+/**
+ * The one path from stored state to the system. Services persist a change and
+ * submit it here; changes that arrive while an apply runs are coalesced into
+ * the next one (one `wg set`, one firewall transaction, one tc batch per
+ * interface for all of them). A single account change touches only that
+ * account's peer, marks, classes and secret; a server change re-applies that
+ * server; `reload` re-applies everything from storage.
+ */
+@injectable()
+export class Reconciler {
+  readonly #wg: WireGuardPort;
+  readonly #firewall: FirewallPort;
+  readonly #shaper: ShaperPort;
+  readonly #ikev2: Ikev2Port;
+  readonly #inventory: Inventory;
+  readonly #ikev2Settings: Ikev2Settings;
+  readonly #options: VpncpOptions;
+  readonly #logger: Logger;
+  #pending: Waiter[] = [];
+  #running: Promise<void> | null = null;
+  #status = "OK";
+  #retryTimer: NodeJS.Timeout | null = null;
+  #retryDelayMs = 2_000;
+  #closed = false;
+
+  constructor(
+    @inject(TYPES.WireGuard) wg: WireGuardPort,
+    @inject(TYPES.Firewall) firewall: FirewallPort,
+    @inject(TYPES.Shaper) shaper: ShaperPort,
+    @inject(TYPES.Ikev2) ikev2: Ikev2Port,
+    @inject(Inventory) inventory: Inventory,
+    @inject(Ikev2Settings) ikev2Settings: Ikev2Settings,
+    @inject(TYPES.Options) options: VpncpOptions,
+  ) {
+    this.#wg = wg;
+    this.#firewall = firewall;
+    this.#shaper = shaper;
+    this.#ikev2 = ikev2;
+    this.#inventory = inventory;
+    this.#ikev2Settings = ikev2Settings;
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  /** "OK", "Loading (…)", or "Error (…)" — what /system/status shows. */
+  get status(): string {
+    return this.#status;
+  }
+
+  /** Applies the changes (together with any others submitted meanwhile); resolves once the system holds them. */
+  submit(...changes: Change[]): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("vpncp is closed"));
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ changes, resolve, reject });
+      this.#running ??= this.#drain();
+    });
+  }
+
+  reload(): Promise<void> {
+    return this.submit({ type: "reload" });
+  }
+
+  /** Waits for what is under way, then refuses new work. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    await this.#running?.catch(() => {});
+  }
+
+  async #drain(): Promise<void> {
+    // let changes submitted in the same turn of the event loop join this batch
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.#pending.length > 0) {
+      const batch = this.#pending;
+      this.#pending = [];
+      try {
+        await this.#apply(batch.flatMap((w) => w.changes));
+        if (this.#status !== "OK") this.#logger.info("system state applied again");
+        this.#status = "OK";
+        this.#retryDelayMs = 2_000;
+        for (const waiter of batch) waiter.resolve();
+      } catch (error) {
+        this.#status = `Error (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`;
+        this.#logger.error("applying the system state failed", { error: this.#status });
+        const failure = new VpncpError("DRIVER_FAILED", { cause: error });
+        for (const waiter of batch) waiter.reject(failure);
+        this.#scheduleRetry();
+      }
+    }
+    this.#running = null;
+  }
+
+  /** After a failure the stored state is re-applied whole, with a growing delay. */
+  #scheduleRetry(): void {
+    if (this.#retryTimer || this.#closed) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      this.reload().catch(() => {});
+    }, this.#retryDelayMs);
+    this.#retryTimer.unref();
+    this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, 60_000);
+  }
+
+  async #apply(changes: readonly Change[]): Promise<void> {
+    if (changes.some((c) => c.type === "reload")) {
+      await this.#reloadAll();
+      return;
+    }
+    const servers = collapse(changes.filter((c) => c.type === "server").map((c) => [c.before?.name ?? c.after?.name ?? "", c] as const));
+    const accounts = collapse(changes.filter((c) => c.type === "account").map((c) => [c.before?.name ?? c.after?.name ?? "", c] as const));
+    const ikev2Changed = changes.some((c) => c.type === "ikev2");
+
+    const fullyApplied = new Set<string>();
+    const work: Promise<unknown>[] = [];
+
+    // servers: re-apply each changed server whole (rare, and the tools make it cheap)
+    for (const { before, after } of servers.values()) {
+      if (after) fullyApplied.add(after.interfaceName);
+      work.push(this.#applyServer(before, after));
+    }
+    const serversChanged = servers.size > 0;
+    if (serversChanged) work.push(this.#firewall.apply(this.#firewallState()));
+    if (serversChanged || ikev2Changed) work.push(this.#ikev2.apply(this.#ikev2State()));
+
+    // accounts: exactly what changed, grouped per interface
+    const peers = new PerInterface<WgPeerSpec>();
+    const classes = new PerInterface<ShaperAccountSpec>();
+    const marks = { upsert: [] as FirewallAccountSpec[], remove: [] as FirewallAccountSpec[] };
+    const users = { upsert: [] as Ikev2UserSpec[], remove: [] as Ikev2UserSpec[] };
+    const ikev2On = this.#ikev2Settings.certificates() !== null;
+
+    for (const { before, after } of accounts.values()) {
+      const bServer = before ? this.#inventory.server(before.wgName) : undefined;
+      const aServer = after ? this.#inventory.server(after.wgName) : undefined;
+      const bActive = isActive(before, bServer) && !!bServer;
+      const aActive = isActive(after, aServer) && !!aServer;
+      const bIface = bActive ? bServer?.interfaceName : undefined;
+      const aIface = aActive ? aServer?.interfaceName : undefined;
+
+      // WireGuard peer
+      const bPeer = bActive && before ? peerSpec(before) : null;
+      const aPeer = aActive && after ? peerSpec(after) : null;
+      if (bPeer && bIface && !fullyApplied.has(bIface) && (!aPeer || bIface !== aIface || bPeer.publicKey !== aPeer.publicKey)) {
+        peers.entry(bIface).remove.push(bPeer);
+      }
+      if (aPeer && aIface && !fullyApplied.has(aIface) && (!bPeer || bIface !== aIface || !sameSpec(bPeer, aPeer))) {
+        peers.entry(aIface).upsert.push(aPeer);
+      }
+
+      // firewall marks (all interfaces in one ruleset; a server change re-applied it whole)
+      if (!serversChanged) {
+        const bMark = bActive && before && bServer ? firewallAccountSpec(before, bServer) : null;
+        const aMark = aActive && after && aServer ? firewallAccountSpec(after, aServer) : null;
+        if (!sameSpec(bMark, aMark)) {
+          if (bMark) marks.remove.push(bMark);
+          if (aMark) marks.upsert.push(aMark);
+        }
+      }
+
+      // tc classes
+      const bClass = bActive && before && bServer ? shaperAccountSpec(before, bServer) : null;
+      const aClass = aActive && after && aServer ? shaperAccountSpec(after, aServer) : null;
+      if (!sameSpec(bClass, aClass) || bIface !== aIface) {
+        const onlyRate =
+          bClass &&
+          aClass &&
+          bIface === aIface &&
+          bClass.mark === aClass.mark &&
+          bClass.ipv4 === aClass.ipv4 &&
+          bClass.ipv6 === aClass.ipv6;
+        if (bClass && bIface && !onlyRate && !fullyApplied.has(bIface)) classes.entry(bIface).remove.push(bClass);
+        if (aClass && aIface && !fullyApplied.has(aIface)) classes.entry(aIface).upsert.push(aClass);
+      }
+
+      // IKEv2 secret
+      if (ikev2On && !serversChanged && !ikev2Changed) {
+        const bUser = bActive && before && bServer?.ikev2 ? ikev2UserSpec(before, bServer) : null;
+        const aUser = aActive && after && aServer?.ikev2 ? ikev2UserSpec(after, aServer) : null;
+        if (!sameSpec(bUser, aUser)) {
+          if (bUser && (!aUser || bUser.username !== aUser.username || bUser.connection !== aUser.connection)) users.remove.push(bUser);
+          if (aUser) users.upsert.push(aUser);
+        }
+      }
+    }
+
+    for (const [name, change] of peers) {
+      work.push(this.#wg.updatePeers(name, { upsert: change.upsert, remove: change.remove.map((p) => p.publicKey) }));
+    }
+    for (const [name, change] of classes) work.push(this.#shaper.updateAccounts(name, change));
+    if (marks.upsert.length > 0 || marks.remove.length > 0) work.push(this.#firewall.updateAccounts(marks));
+    if (users.upsert.length > 0 || users.remove.length > 0) work.push(this.#ikev2.updateUsers(users));
+
+    await settleAll(work);
+    if (serversChanged) await this.#rememberInterfaces();
+  }
+
+  async #applyServer(before: ServerRecord | null, after: ServerRecord | null): Promise<void> {
+    if (before && (!after || before.interfaceName !== after.interfaceName)) {
+      await this.#shaper.removeInterface(before.interfaceName);
+      await this.#wg.removeInterface(before.interfaceName);
+    }
+    if (after) {
+      const accounts = this.#inventory.accountsOf(after.name);
+      const peers = accounts.filter((a) => isActive(a, after)).map(peerSpec);
+      await this.#wg.applyInterface(interfaceSpec(after), peers);
+      await this.#shaper.applyInterfaces([shaperInterfaceSpec(after, accounts)]);
+    }
+  }
+
+  async #reloadAll(): Promise<void> {
+    this.#status = "Loading (applying the stored state)";
+    const servers = this.#inventory.servers();
+    const wanted = new Set(servers.map((s) => s.interfaceName));
+    const stale = (await this.#appliedInterfaces()).filter((name) => !wanted.has(name));
+    for (const name of stale) {
+      await this.#shaper.removeInterface(name);
+      await this.#wg.removeInterface(name);
+    }
+    const specs = servers.map((server) => ({ server, accounts: this.#inventory.accountsOf(server.name) }));
+    const interfaces = settleAll(
+      specs.map(({ server, accounts }) =>
+        this.#wg.applyInterface(interfaceSpec(server), accounts.filter((a) => isActive(a, server)).map(peerSpec)),
+      ),
+    ).then(() => this.#shaper.applyInterfaces(specs.map(({ server, accounts }) => shaperInterfaceSpec(server, accounts))));
+    await settleAll([interfaces, this.#firewall.apply(this.#firewallState()), this.#ikev2.apply(this.#ikev2State())]);
+    await this.#rememberInterfaces();
+  }
+
+  #firewallState(): FirewallState {
+    const servers = this.#inventory.servers();
+    const accounts: FirewallAccountSpec[] = [];
+    for (const server of servers) {
+      for (const account of this.#inventory.accountsOf(server.name)) {
+        if (isActive(account, server)) accounts.push(firewallAccountSpec(account, server));
+      }
+    }
+    return { wanInterface: this.#options.wanInterface, servers: servers.map(firewallServerSpec), accounts };
+  }
+
+  #ikev2State(): Ikev2State {
+    const certificates = this.#ikev2Settings.certificates();
+    if (!certificates) return { connections: [], users: [] };
+    const servers = this.#inventory.servers().filter((s) => s.ikev2);
+    const users: Ikev2UserSpec[] = [];
+    for (const server of servers) {
+      for (const account of this.#inventory.accountsOf(server.name)) {
+        if (isActive(account, server)) users.push(ikev2UserSpec(account, server));
+      }
+    }
+    return { connections: servers.map((s) => ikev2ConnectionSpec(s, certificates)), users };
+  }
+
+  async #appliedInterfaces(): Promise<string[]> {
+    const stored = await this.#inventory.storage.getItem<string[]>(APPLIED_INTERFACES_KEY);
+    return Array.isArray(stored) ? stored : [];
+  }
+
+  /** Interfaces vpncp created, so a reload removes those of servers deleted meanwhile — and never the host's own. */
+  async #rememberInterfaces(): Promise<void> {
+    const names = this.#inventory.servers().map((s) => s.interfaceName);
+    await this.#inventory.storage.setItem(APPLIED_INTERFACES_KEY, names as never);
+  }
+}
+
+/** First `before` and last `after` of each key: a create-then-delete in one batch cancels out. */
+function collapse<T extends { before: unknown; after: unknown }>(
+  entries: readonly (readonly [string, T])[],
+): Map<string, { before: T["before"]; after: T["after"] }> {
+  const out = new Map<string, { before: T["before"]; after: T["after"] }>();
+  for (const [key, change] of entries) {
+    const seen = out.get(key);
+    out.set(key, { before: seen ? seen.before : change.before, after: change.after });
+  }
+  return out;
+}
+
+/** Waits for every promise and then throws the first failure, so no port is left mid-way unawaited. */
+async function settleAll(work: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+}

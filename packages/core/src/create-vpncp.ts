@@ -5,6 +5,7 @@ import { coreModule, systemClock } from "./di/core-module.js";
 import { type Clock, TYPES } from "./di/ids.js";
 import { AccessHashService } from "./domain/access-hash-service.js";
 import { AccountService } from "./domain/account-service.js";
+import { AccountViews } from "./domain/account-views.js";
 import { Ikev2Service } from "./domain/ikev2-service.js";
 import { Ikev2Settings } from "./domain/ikev2-settings.js";
 import { Inventory } from "./domain/inventory.js";
@@ -46,6 +47,7 @@ export interface Vpncp {
   readonly otl: OtlService;
   readonly accessHashes: AccessHashService;
   readonly statistics: StatisticsService;
+  readonly views: AccountViews;
   readonly storage: Storage;
   /** Re-applies everything from storage to the system. */
   reload(): Promise<void>;
@@ -102,6 +104,7 @@ export async function createVpncp(options: CreateVpncpOptions): Promise<Vpncp> {
     otl: get(OtlService),
     accessHashes: get(AccessHashService),
     statistics,
+    views: get(AccountViews),
     storage,
     reload: () => reconciler.reload(),
     async close() {

@@ -6,6 +6,7 @@ export * from "./di/core-module.js";
 export * from "./di/ids.js";
 export * from "./domain/access-hash-service.js";
 export * from "./domain/account-service.js";
+export * from "./domain/account-views.js";
 export * from "./domain/allocator.js";
 export * from "./domain/desired-state.js";
 export * from "./domain/ikev2-service.js";

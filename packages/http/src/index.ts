@@ -1,1 +1,6 @@
-export {};
+export * from "./app.js";
+export * from "./body.js";
+export * from "./envelope.js";
+export * from "./openapi.js";
+export * from "./otl-page.js";
+export * from "./presenters.js";

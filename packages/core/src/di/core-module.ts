@@ -1,6 +1,7 @@
 import { ContainerModule } from "inversify";
 import { AccessHashService } from "../domain/access-hash-service.js";
 import { AccountService } from "../domain/account-service.js";
+import { AccountViews } from "../domain/account-views.js";
 import { Ikev2Service } from "../domain/ikev2-service.js";
 import { Ikev2Settings } from "../domain/ikev2-settings.js";
 import { Inventory } from "../domain/inventory.js";
@@ -32,6 +33,7 @@ export function coreModule(options: VpncpOptions = {}, clock: Clock = systemCloc
       OtlService,
       AccessHashService,
       StatisticsService,
+      AccountViews,
     ]) {
       bind(service as never)
         .toSelf()

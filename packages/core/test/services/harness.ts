@@ -1,0 +1,46 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createFakeDrivers, type FakeDrivers, fakeDriversModule } from "@vpncp/drivers";
+import { type Clock, createVpncp, type Vpncp } from "../../src/index.js";
+
+export interface Harness {
+  readonly vpncp: Vpncp;
+  readonly drivers: FakeDrivers;
+  readonly dataDir: string;
+  /** Closes this instance and starts another on the same data with fresh (empty) drivers: a reboot. */
+  restart(): Promise<Harness>;
+  close(): Promise<void>;
+}
+
+/** A vpncp on the fake drivers with crash-safe file storage in a temp directory. */
+export async function startHarness(options: { accountLimit?: number; clock?: Clock; dataDir?: string } = {}): Promise<Harness> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "vpncp-core-")));
+  const drivers = createFakeDrivers();
+  const vpncp = await createVpncp({
+    drivers: fakeDriversModule(drivers),
+    storage: { driver: "fs", options: { base: dataDir } },
+    accountLimit: options.accountLimit,
+    clock: options.clock,
+    defaultExternalIp: "203.0.113.10",
+    timezone: "UTC",
+  });
+  let closed = false;
+  const close = async () => {
+    if (!closed) await vpncp.close();
+    closed = true;
+  };
+  return {
+    vpncp,
+    drivers,
+    dataDir,
+    async restart() {
+      await close();
+      return startHarness({ ...options, dataDir });
+    },
+    async close() {
+      await close();
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

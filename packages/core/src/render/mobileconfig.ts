@@ -32,10 +32,11 @@ export interface MobileconfigInput {
 }
 
 /**
- * Proposals a strongSwan responder with its default proposals accepts (its default
- * IKE list has AES-CBC-256, HMAC-SHA2-256 and ECP-256; its default ESP list
- * AES-CBC-256 with HMAC-SHA2-256). Without these keys iOS offers only
- * AES-256/SHA2-256/MODP-2048 and older macOS 3DES/SHA1/MODP-1024.
+ * Proposals a strongSwan responder with its default proposals accepts: it selects
+ * IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/ECP_256 and ESP AES-CBC-256 +
+ * HMAC-SHA2-256 (test/render/ikev2-profiles.system.test.ts connects with exactly
+ * these). Without the keys the device uses its own defaults, which vary by OS
+ * version (older ones offered 3DES/SHA-1/MODP-1024, which strongSwan refuses by default).
  */
 export const APPLE_IKE_PROPOSAL = {
   EncryptionAlgorithm: "AES-256",

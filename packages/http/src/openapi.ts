@@ -395,13 +395,11 @@ export function openApiDocument(): Record<string, unknown> {
     };
     for (const code of errors) {
       const { status, message } = ERRORS[code];
-      const entry = (responses[String(status)] ??= {
-        description: "",
+      const previous = responses[String(status)] as { description: string } | undefined;
+      responses[String(status)] = {
+        description: previous ? `${previous.description}; ${message}` : message,
         content: { "application/json": { schema: envelope({ const: "" }) } },
-      }) as {
-        description: string;
       };
-      entry.description = entry.description ? `${entry.description}; ${message}` : message;
     }
     paths[e.path] ??= {};
     paths[e.path]![e.method] = {

@@ -49,7 +49,10 @@ export class CommandError extends Error {
   readonly exitCode: number | null;
   readonly stderr: string;
   constructor(file: string, args: readonly string[], exitCode: number | null, stderr: string, options?: { cause?: unknown }) {
-    super(`${file} ${args.join(" ")} failed (${exitCode === null ? "not started" : `exit ${exitCode}`}): ${stderr.trim().split("\n").slice(-3).join(" | ")}`, options);
+    super(
+      `${file} ${args.join(" ")} failed (${exitCode === null ? "not started" : `exit ${exitCode}`}): ${stderr.trim().split("\n").slice(-3).join(" | ")}`,
+      options,
+    );
     this.name = "CommandError";
     this.file = file;
     this.args = args;

@@ -1,6 +1,8 @@
+import { timingSafeEqual } from "node:crypto";
 import { type Logger, silentLogger, TYPES, type Vpncp } from "@vpncp/core";
 import { getCookie, getRequestIP, H3, type H3Event } from "h3";
 import { errorResponse, toErrorResponse } from "./envelope.js";
+import { createMetrics, metricsRoute } from "./metrics.js";
 import { openApiDocument } from "./openapi.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { ikev2Routes } from "./routes/ikev2.js";
@@ -13,8 +15,11 @@ export interface HttpAppOptions {
   readonly logger?: Logger | undefined;
   /** Take the client address from X-Forwarded-For (only behind a proxy you control). */
   readonly trustProxy?: boolean | undefined;
-  /** Extra routes (e.g. /metrics) added before the fallbacks. */
+  /** Extra routes added before the fallbacks. */
   readonly extend?: ((app: H3, vpncp: Vpncp) => void) | undefined;
+  /** Serve /metrics (default true); guarded by an access hash or, when set, this bearer token. */
+  readonly metrics?: boolean | undefined;
+  readonly metricsToken?: string | undefined;
 }
 
 /** Paths that answer without an access hash. */
@@ -22,6 +27,13 @@ const PUBLIC = [/^\/otl\//, /^\/api\/v1\/openapi\.json$/];
 
 export function clientAddress(event: H3Event, trustProxy = false): string {
   return getRequestIP(event, { xForwardedFor: trustProxy }) ?? "";
+}
+
+function bearerMatches(event: H3Event, token: string): boolean {
+  const header = event.req.headers.get("authorization") ?? "";
+  const given = Buffer.from(header.startsWith("Bearer ") ? header.slice(7) : "");
+  const wanted = Buffer.from(token);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
 }
 
 /** The PUQVPN control-panel API v1 over a vpncp instance, as an h3 app. */
@@ -50,6 +62,7 @@ export function createHttpApp(vpncp: Vpncp, options: HttpAppOptions = {}): H3 {
     const path = event.url.pathname;
     if (PUBLIC.some((re) => re.test(path))) return;
     if (!path.startsWith("/api/") && path !== "/metrics") return;
+    if (path === "/metrics" && options.metricsToken && bearerMatches(event, options.metricsToken)) return;
     const ok = await vpncp.accessHashes.verify(getCookie(event, "access_hash"), clientAddress(event, options.trustProxy));
     if (!ok) return errorResponse("NOT_AUTHORIZED");
   });
@@ -70,6 +83,7 @@ export function createHttpApp(vpncp: Vpncp, options: HttpAppOptions = {}): H3 {
   ikev2Routes(app, vpncp);
   otlRoutes(app, vpncp);
   app.get("/api/v1/openapi.json", () => openApiDocument());
+  if (options.metrics !== false) metricsRoute(app, createMetrics(vpncp).registry);
   options.extend?.(app, vpncp);
 
   app.on = original;

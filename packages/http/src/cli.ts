@@ -63,6 +63,7 @@ const serve = defineCommand({
     "state-dir": { type: "string", description: "Runtime directory of the system drivers (env VPNCP_STATE_DIR; default <data-dir>/run)" },
     timezone: { type: "string", description: "IANA timezone of traffic statistics days (env VPNCP_TIMEZONE; default the host's)" },
     "trust-proxy": { type: "boolean", description: "Take client addresses from X-Forwarded-For (only behind your own proxy)" },
+    "metrics-token": { type: "string", description: "Bearer token for GET /metrics besides access hashes (env VPNCP_METRICS_TOKEN)" },
   },
   async run({ args }) {
     const logger = jsonLogger();
@@ -93,6 +94,7 @@ const serve = defineCommand({
       wanInterface,
       timezone: pick(args.timezone, "VPNCP_TIMEZONE"),
       trustProxy: args["trust-proxy"] === true,
+      metricsToken: pick(args["metrics-token"], "VPNCP_METRICS_TOKEN"),
       logger,
     });
     process.stdout.write(`vpncp: listening on ${server.url} (drivers: ${driversName}, data: ${dataDir})\n`);

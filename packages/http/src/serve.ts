@@ -19,6 +19,8 @@ export interface ServeOptions {
   readonly wanInterface?: string | undefined;
   readonly timezone?: string | undefined;
   readonly trustProxy?: boolean | undefined;
+  /** Bearer token that may read /metrics besides access hashes. */
+  readonly metricsToken?: string | undefined;
   readonly logger: Logger;
   /** Where the first-start hash is announced (stdout by default). */
   readonly announce?: ((line: string) => void) | undefined;
@@ -54,7 +56,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     announce(`vpncp: created an access hash valid from any address (shown once, keep it):\n\n    ${hash}\n`);
   }
 
-  const app = createHttpApp(vpncp, { logger: options.logger, trustProxy: options.trustProxy });
+  const app = createHttpApp(vpncp, { logger: options.logger, trustProxy: options.trustProxy, metricsToken: options.metricsToken });
   let listener: Listener;
   try {
     listener = await listen(toNodeHandler(app), {

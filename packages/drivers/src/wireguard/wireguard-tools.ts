@@ -1,0 +1,544 @@
+/**
+ * WireGuard through the real tools: `ip link` / `wireguard-go` create the interface,
+ * `wg syncconf` applies the whole peer list (sessions of unchanged peers survive),
+ * one `wg set` applies a peer change, `wg show <if> dump` reads the state back.
+ *
+ * Secrets (private key, preshared keys) only travel in 0600 files of a 0700 temp dir,
+ * removed right after the command, and are cut out of tool error output (wg echoes
+ * malformed keys). Not stdin: wg fopen()s "/dev/stdin", and Node gives a child a
+ * socketpair there, which cannot be opened (ENXIO).
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  CommandError,
+  type CommandResult,
+  type CommandRunner,
+  type DaemonHandle,
+  type WgInterfaceSpec,
+  type WgInterfaceState,
+  type WgPeerChange,
+  type WgPeerSpec,
+  type WgPeerState,
+  type WireGuardPort,
+} from "@vpncp/core";
+
+export const DRIVER_NAME = "wireguard-tools";
+
+export interface WireGuardToolsLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface WireGuardToolsOptions {
+  /** Runs every command; its netns is where the interfaces live. */
+  readonly runner: CommandRunner;
+  /** "auto": kernel link when `ip link add … type wireguard` works, else a supervised wireguard-go. */
+  readonly implementation?: "auto" | "kernel" | "userspace";
+  /** The wireguard-go binary (default "wireguard-go" from PATH). */
+  readonly wireguardGo?: string;
+  readonly logger?: WireGuardToolsLogger;
+  /** How long a new wireguard-go may take to open its UAPI socket (default 10 s). */
+  readonly startTimeoutMs?: number;
+  /** Where the short-lived key files go (default: the OS temp dir; a tmpfs keeps them off disk). */
+  readonly tempDir?: string;
+}
+
+const KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+// Linux accepts almost any byte in a name; we refuse what could be read as an option or a path.
+const INTERFACE_NAME = /^[A-Za-z0-9_=+.][A-Za-z0-9_=+.-]{0,14}$/;
+const REDACTED = "<redacted>";
+
+function assertInterfaceName(name: string): void {
+  if (!INTERFACE_NAME.test(name)) throw new Error(`[vpncp] [${DRIVER_NAME}] invalid interface name: ${JSON.stringify(name)}`);
+}
+
+function assertPublicKey(key: string): void {
+  if (!KEY.test(key)) throw new Error(`[vpncp] [${DRIVER_NAME}] invalid public key: ${JSON.stringify(key)}`);
+}
+
+/** Never echoes the value: it is a secret even when malformed. */
+function assertSecretKey(key: string, what: string): void {
+  if (!KEY.test(key)) throw new Error(`[vpncp] [${DRIVER_NAME}] ${what} is not a valid WireGuard key`);
+}
+
+/**
+ * Parses `wg show <if> dump`: an interface line `privkey pubkey port fwmark`, then one line
+ * per peer `pubkey psk endpoint allowed-ips handshake rx tx keepalive`. The private key is
+ * dropped, and never quoted in an error.
+ */
+export function parseWgDump(name: string, text: string): WgInterfaceState {
+  const lines = text.split("\n").filter((line) => line.trim() !== "");
+  const [head, ...rest] = lines;
+  const fields = head?.split("\t") ?? [];
+  if (fields.length !== 4) throw new Error(`[vpncp] [${DRIVER_NAME}] wg show ${name} dump: unexpected interface line`);
+  const [, publicKey = "", port = "", fwmark = ""] = fields;
+  const peers = rest.map((line, index): WgPeerState => {
+    const f = line.split("\t");
+    if (f.length !== 8) throw new Error(`[vpncp] [${DRIVER_NAME}] wg show ${name} dump: unexpected peer line ${index + 2}`);
+    const [peerKey = "", psk, endpoint, allowed = "", handshake, rx, tx, keepalive] = f;
+    return {
+      publicKey: peerKey,
+      hasPresharedKey: psk !== "(none)",
+      endpoint: endpoint === "(none)" ? null : (endpoint ?? null),
+      allowedIps: allowed === "(none)" || allowed === "" ? [] : allowed.split(","),
+      latestHandshake: Number(handshake),
+      rxBytes: Number(rx),
+      txBytes: Number(tx),
+      persistentKeepalive: keepalive === "off" ? null : Number(keepalive),
+    };
+  });
+  return {
+    name,
+    publicKey: publicKey === "(none)" ? "" : publicKey,
+    listenPort: Number(port),
+    fwmark: fwmark === "off" ? null : Number(fwmark),
+    peers,
+  };
+}
+
+/** The all-zero key: to wg, "no preshared key". */
+const NO_PRESHARED_KEY = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+/**
+ * The `wg syncconf` file. Every field is written: syncconf keeps a kept peer's preshared key
+ * and keepalive when the file leaves them out, so "none" is spelled out (zero key, "off").
+ */
+export function renderSyncConf(spec: WgInterfaceSpec, peers: readonly WgPeerSpec[]): string {
+  const out = ["[Interface]", `PrivateKey = ${spec.privateKey}`, `ListenPort = ${spec.listenPort}`];
+  for (const peer of peers) {
+    out.push("", "[Peer]", `PublicKey = ${peer.publicKey}`);
+    out.push(`PresharedKey = ${peer.presharedKey ?? NO_PRESHARED_KEY}`);
+    if (peer.allowedIps.length > 0) out.push(`AllowedIPs = ${peer.allowedIps.join(", ")}`);
+    out.push(`PersistentKeepalive = ${peer.persistentKeepalive ? peer.persistentKeepalive : "off"}`);
+  }
+  return `${out.join("\n")}\n`;
+}
+
+/** wg quotes offending input as `value' (malformed keys included): drop all of it, and any known secret. */
+function redact(text: string, secrets: readonly string[]): string {
+  let out = text.replace(/`[^'\n]*'/g, `\`${REDACTED}'`);
+  for (const secret of secrets) {
+    const trimmed = secret.trim();
+    if (trimmed.length >= 8) out = out.split(trimmed).join(REDACTED);
+  }
+  return out;
+}
+
+/** Canonical text of an interface address, so "fd00:0105::1/64" equals what `ip` prints. */
+function canonicalAddress(address: string): string {
+  const slash = address.indexOf("/");
+  const ip = slash === -1 ? address : address.slice(0, slash);
+  const prefix = slash === -1 ? (ip.includes(":") ? "128" : "32") : address.slice(slash + 1);
+  if (!ip.includes(":")) return `${ip.split(".").map(Number).join(".")}/${Number(prefix)}`;
+  // The WHATWG URL parser prints IPv6 hosts in RFC 5952 form.
+  return `${new URL(`http://[${ip}]/`).hostname.slice(1, -1)}/${Number(prefix)}`;
+}
+
+interface Daemon {
+  readonly handle: DaemonHandle;
+  readonly startedAt: number;
+  /** The last lines wireguard-go wrote (errors only, LOG_LEVEL=error): for error messages. */
+  readonly output: string[];
+  ready: boolean;
+  expectedExit: boolean;
+}
+
+interface Managed {
+  daemon: Daemon | null;
+  /** What the interface should look like: re-applied after a daemon restart. */
+  desired: { spec: WgInterfaceSpec; peers: Map<string, WgPeerSpec> } | null;
+  restartTimer: ReturnType<typeof setTimeout> | null;
+  fastFailures: number;
+}
+
+/** A wireguard-go that lived shorter than this counts as failing; restarts then back off. */
+const HEALTHY_AFTER_MS = 10_000;
+const MAX_BACKOFF_MS = 30_000;
+
+export class WireGuardToolsDriver implements WireGuardPort {
+  readonly driverName = DRIVER_NAME;
+  readonly #runner: CommandRunner;
+  readonly #wireguardGo: string;
+  readonly #logger: WireGuardToolsLogger | undefined;
+  readonly #startTimeoutMs: number;
+  readonly #tempDir: string;
+  #implementation: "auto" | "kernel" | "userspace";
+  readonly #managed = new Map<string, Managed>();
+  /** One queue per interface: applies, peer changes, removals and restarts never interleave. */
+  readonly #queues = new Map<string, Promise<void>>();
+  #disposed = false;
+
+  constructor(options: WireGuardToolsOptions) {
+    this.#runner = options.runner;
+    this.#implementation = options.implementation ?? "auto";
+    this.#wireguardGo = options.wireguardGo ?? "wireguard-go";
+    this.#logger = options.logger;
+    this.#startTimeoutMs = options.startTimeoutMs ?? 10_000;
+    this.#tempDir = options.tempDir ?? tmpdir();
+  }
+
+  /** PID of the wireguard-go this driver runs for `name`, or null (kernel, not started, restarting). */
+  daemonPid(name: string): number | null {
+    return this.#managed.get(name)?.daemon?.handle.pid ?? null;
+  }
+
+  async info(): Promise<Record<string, string>> {
+    const tools = await this.#runner.run("wg", ["--version"]);
+    const info: Record<string, string> = { "wireguard-tools": /v[0-9][0-9.]*/.exec(tools.stdout)?.[0] ?? tools.stdout.trim() };
+    if ((await this.#resolveImplementation()) === "kernel") {
+      const uname = await this.#runner.run("uname", ["-r"]);
+      info.implementation = `kernel ${uname.stdout.trim()}`;
+    } else {
+      // Only --version: wireguard-go has no help flag and would create an interface named "--help".
+      const go = await this.#runner.run(this.#wireguardGo, ["--version"]);
+      const version = /wireguard-go v?([0-9][0-9.]*)/.exec(go.stdout)?.[1];
+      info.implementation = version ? `wireguard-go ${version}` : (go.stdout.split("\n")[0]?.trim() ?? "wireguard-go");
+    }
+    return info;
+  }
+
+  async listInterfaces(): Promise<string[]> {
+    // `wg show interfaces` also lists userspace sockets of other namespaces: keep the links of ours.
+    const [wg, links] = await Promise.all([this.#runner.run("wg", ["show", "interfaces"]), this.#runner.run("ip", ["-j", "link", "show"])]);
+    const here = new Set((JSON.parse(links.stdout || "[]") as { ifname: string }[]).map((link) => link.ifname));
+    return wg.stdout
+      .split(/\s+/)
+      .filter((name) => name !== "" && here.has(name))
+      .sort();
+  }
+
+  async applyInterface(spec: WgInterfaceSpec, peers: readonly WgPeerSpec[]): Promise<void> {
+    assertInterfaceName(spec.name);
+    assertSecretKey(spec.privateKey, `private key of ${spec.name}`);
+    for (const peer of peers) {
+      assertPublicKey(peer.publicKey);
+      if (peer.presharedKey !== undefined) assertSecretKey(peer.presharedKey, `preshared key of peer ${peer.publicKey}`);
+    }
+    return this.#exclusive(spec.name, async () => {
+      this.#assertLive();
+      let created = false;
+      if (!(await this.#linkExists(spec.name))) {
+        await this.#create(spec.name);
+        created = true;
+      }
+      try {
+        await this.#configure(spec, peers);
+      } catch (error) {
+        // A new interface that could not be configured is not left behind half-made.
+        if (created) await this.#remove(spec.name).catch(() => {});
+        throw error;
+      }
+      const managed = this.#entry(spec.name);
+      managed.desired = { spec, peers: new Map(peers.map((peer) => [peer.publicKey, peer])) };
+    });
+  }
+
+  async removeInterface(name: string): Promise<void> {
+    assertInterfaceName(name);
+    return this.#exclusive(name, () => this.#remove(name));
+  }
+
+  async updatePeers(name: string, change: WgPeerChange): Promise<void> {
+    assertInterfaceName(name);
+    if (change.upsert.length === 0 && change.remove.length === 0) return;
+    for (const peer of change.upsert) {
+      assertPublicKey(peer.publicKey);
+      if (peer.presharedKey !== undefined) assertSecretKey(peer.presharedKey, `preshared key of peer ${peer.publicKey}`);
+    }
+    for (const key of change.remove) assertPublicKey(key);
+    return this.#exclusive(name, async () => {
+      this.#assertLive();
+      await this.#setPeers(name, change);
+      const desired = this.#managed.get(name)?.desired;
+      if (desired) {
+        for (const peer of change.upsert) desired.peers.set(peer.publicKey, peer);
+        for (const key of change.remove) desired.peers.delete(key);
+      }
+    });
+  }
+
+  async dump(name: string): Promise<WgInterfaceState | null> {
+    assertInterfaceName(name);
+    // The link check decides "missing": wg's own error differs between kernel and userspace, and a
+    // userspace socket of the same name may belong to another namespace.
+    const [wg, exists] = await Promise.all([
+      this.#runner.run("wg", ["show", name, "dump"], { allowFailure: true }),
+      this.#linkExists(name),
+    ]);
+    if (!exists) return null;
+    if (wg.exitCode !== 0) throw new CommandError("wg", ["show", name, "dump"], wg.exitCode, wg.stderr);
+    return parseWgDump(name, wg.stdout);
+  }
+
+  async dispose(): Promise<void> {
+    this.#disposed = true;
+    for (const managed of this.#managed.values()) {
+      if (managed.restartTimer) clearTimeout(managed.restartTimer);
+      managed.restartTimer = null;
+    }
+    await Promise.all([...this.#queues.values()]);
+    await Promise.all(
+      [...this.#managed.values()].map(async (managed) => {
+        const daemon = managed.daemon;
+        if (!daemon) return;
+        daemon.expectedExit = true;
+        await daemon.handle.stop();
+        managed.daemon = null;
+      }),
+    );
+  }
+
+  #assertLive(): void {
+    if (this.#disposed) throw new Error(`[vpncp] [${DRIVER_NAME}] driver disposed`);
+  }
+
+  #entry(name: string): Managed {
+    let managed = this.#managed.get(name);
+    if (!managed) {
+      managed = { daemon: null, desired: null, restartTimer: null, fastFailures: 0 };
+      this.#managed.set(name, managed);
+    }
+    return managed;
+  }
+
+  #exclusive<T>(name: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.#queues.get(name) ?? Promise.resolve();
+    const result = previous.then(task);
+    const tail = result.then(
+      () => {},
+      () => {},
+    );
+    this.#queues.set(name, tail);
+    void tail.then(() => {
+      if (this.#queues.get(name) === tail) this.#queues.delete(name);
+    });
+    return result;
+  }
+
+  async #linkExists(name: string): Promise<boolean> {
+    const result = await this.#runner.run("ip", ["link", "show", "dev", name], { allowFailure: true });
+    return result.exitCode === 0;
+  }
+
+  async #resolveImplementation(): Promise<"kernel" | "userspace"> {
+    if (this.#implementation !== "auto") return this.#implementation;
+    // A throwaway link answers whether the kernel knows the "wireguard" link type.
+    const probe = `wgprobe${Math.floor(Math.random() * 0xffffff).toString(16)}`;
+    const result = await this.#runner.run("ip", ["link", "add", "dev", probe, "type", "wireguard"], { allowFailure: true });
+    if (result.exitCode === 0) {
+      await this.#runner.run("ip", ["link", "del", "dev", probe], { allowFailure: true });
+      this.#implementation = "kernel";
+    } else if (result.stderr.includes("Unknown device type")) {
+      this.#implementation = "userspace";
+    } else {
+      throw new CommandError("ip", ["link", "add", "dev", probe, "type", "wireguard"], result.exitCode, result.stderr);
+    }
+    return this.#implementation;
+  }
+
+  async #create(name: string): Promise<void> {
+    if (this.#implementation !== "userspace") {
+      const args = ["link", "add", "dev", name, "type", "wireguard"];
+      const result = await this.#runner.run("ip", args, { allowFailure: true });
+      if (result.exitCode === 0) {
+        this.#implementation = "kernel";
+        this.#logger?.info(`[${DRIVER_NAME}] created ${name} (kernel)`);
+        return;
+      }
+      if (this.#implementation === "kernel" || !result.stderr.includes("Unknown device type")) {
+        throw new CommandError("ip", args, result.exitCode, result.stderr);
+      }
+      this.#implementation = "userspace";
+    }
+    await this.#startDaemon(name);
+  }
+
+  async #startDaemon(name: string): Promise<Daemon> {
+    // The UAPI socket directory is shared by all namespaces: a live socket of this name means
+    // another namespace's interface, and a new wireguard-go would fail ("unix socket in use").
+    const probe = await this.#runner.run("wg", ["show", name, "listen-port"], { allowFailure: true });
+    if (probe.exitCode === 0) {
+      throw new Error(`[vpncp] [${DRIVER_NAME}] ${name} is already used by a WireGuard interface of another namespace`);
+    }
+    const output: string[] = [];
+    const handle = this.#runner.spawn(this.#wireguardGo, [name], {
+      env: { WG_PROCESS_FOREGROUND: "1", LOG_LEVEL: "error" },
+      onOutput: (line) => {
+        // The "kernel has first class support" banner is drawn with box characters.
+        if (line.trim() === "" || /^[┌│└├]/.test(line)) return;
+        output.push(line);
+        if (output.length > 20) output.shift();
+        this.#logger?.warn(`[${DRIVER_NAME}] wireguard-go ${name}: ${line}`);
+      },
+    });
+    const daemon: Daemon = { handle, startedAt: Date.now(), output, ready: false, expectedExit: false };
+    const managed = this.#entry(name);
+    managed.daemon = daemon;
+    void handle.exited.then((code) => this.#onDaemonExit(name, daemon, code));
+    try {
+      await this.#waitReady(name, daemon);
+    } catch (error) {
+      daemon.expectedExit = true;
+      await handle.stop();
+      if (managed.daemon === daemon) managed.daemon = null;
+      throw error;
+    }
+    daemon.ready = true;
+    this.#logger?.info(`[${DRIVER_NAME}] started wireguard-go ${name} (pid ${handle.pid})`);
+    return daemon;
+  }
+
+  async #waitReady(name: string, daemon: Daemon): Promise<void> {
+    let exited: number | string | null = null;
+    void daemon.handle.exited.then((code) => {
+      exited = code;
+    });
+    const deadline = Date.now() + this.#startTimeoutMs;
+    for (;;) {
+      if (exited !== null) {
+        throw new Error(
+          `[vpncp] [${DRIVER_NAME}] wireguard-go ${name} exited (${exited}) before it was ready: ${daemon.output.join(" | ")}`,
+        );
+      }
+      // `wg show` answers once the UAPI socket (/var/run/wireguard/<name>.sock) accepts connections.
+      const result = await this.#runner.run("wg", ["show", name, "listen-port"], { allowFailure: true });
+      if (result.exitCode === 0 && exited === null) return;
+      if (Date.now() > deadline) throw new Error(`[vpncp] [${DRIVER_NAME}] wireguard-go ${name} did not open its UAPI socket in time`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  #onDaemonExit(name: string, daemon: Daemon, code: number | string): void {
+    const managed = this.#managed.get(name);
+    if (daemon.expectedExit || !daemon.ready || this.#disposed || !managed || managed.daemon !== daemon) return;
+    managed.daemon = null;
+    managed.fastFailures = Date.now() - daemon.startedAt < HEALTHY_AFTER_MS ? managed.fastFailures + 1 : 0;
+    this.#logger?.warn(`[${DRIVER_NAME}] wireguard-go ${name} (pid ${daemon.handle.pid}) exited unexpectedly (${code}); restarting`);
+    this.#scheduleRestart(name, managed);
+  }
+
+  #scheduleRestart(name: string, managed: Managed): void {
+    const delay = managed.fastFailures <= 1 ? 0 : Math.min(MAX_BACKOFF_MS, 500 * 2 ** (managed.fastFailures - 2));
+    managed.restartTimer = setTimeout(() => {
+      managed.restartTimer = null;
+      this.#exclusive(name, () => this.#restart(name, managed)).catch((error: unknown) => {
+        if (this.#disposed || this.#managed.get(name) !== managed) return;
+        managed.fastFailures += 1;
+        this.#logger?.warn(
+          `[${DRIVER_NAME}] restarting wireguard-go ${name} failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        this.#scheduleRestart(name, managed);
+      });
+    }, delay);
+  }
+
+  async #restart(name: string, managed: Managed): Promise<void> {
+    // Removed, disposed or already running again meanwhile: nothing to do.
+    if (this.#disposed || this.#managed.get(name) !== managed || managed.daemon) return;
+    if (await this.#linkExists(name)) await this.#runner.run("ip", ["link", "del", "dev", name], { allowFailure: true });
+    const daemon = await this.#startDaemon(name);
+    if (!managed.desired) return;
+    try {
+      await this.#configure(managed.desired.spec, [...managed.desired.peers.values()]);
+    } catch (error) {
+      // An unconfigured daemon is stopped, so that the next attempt starts (and configures) afresh.
+      daemon.expectedExit = true;
+      if (managed.daemon === daemon) managed.daemon = null;
+      await daemon.handle.stop();
+      throw error;
+    }
+  }
+
+  async #configure(spec: WgInterfaceSpec, peers: readonly WgPeerSpec[]): Promise<void> {
+    const name = spec.name;
+    const secrets = [spec.privateKey, ...peers.flatMap((peer) => (peer.presharedKey ? [peer.presharedKey] : []))];
+    await this.#withSecretFiles([renderSyncConf(spec, peers)], ([file]) => this.#runSecret("wg", ["syncconf", name, file!], secrets));
+
+    const shown = await this.#runner.run("ip", ["-j", "address", "show", "dev", name]);
+    const current = new Set<string>();
+    for (const link of JSON.parse(shown.stdout || "[]") as { addr_info?: { local: string; prefixlen: number; scope?: string }[] }[]) {
+      for (const info of link.addr_info ?? []) {
+        // Link-local addresses are the kernel's (IPv6 gives a TUN one), not ours to remove.
+        if (info.scope === "link") continue;
+        current.add(canonicalAddress(`${info.local}/${info.prefixlen}`));
+      }
+    }
+    const wanted = new Set(spec.addresses.map(canonicalAddress));
+    for (const address of current) {
+      if (!wanted.has(address)) await this.#runner.run("ip", ["address", "del", address, "dev", name]);
+    }
+    for (const address of wanted) {
+      if (!current.has(address)) await this.#runner.run("ip", ["address", "add", address, "dev", name]);
+    }
+    await this.#runner.run("ip", ["link", "set", "dev", name, ...(spec.mtu ? ["mtu", String(spec.mtu)] : []), "up"]);
+  }
+
+  /** One `wg set` for the whole change, preshared keys in files. */
+  async #setPeers(name: string, change: WgPeerChange): Promise<void> {
+    const psks = change.upsert.flatMap((peer) => (peer.presharedKey ? [peer.presharedKey] : []));
+    await this.#withSecretFiles(
+      psks.map((psk) => `${psk}\n`),
+      (files) => {
+        const args = ["set", name];
+        let next = 0;
+        for (const peer of change.upsert) {
+          args.push("peer", peer.publicKey, "allowed-ips", peer.allowedIps.join(","));
+          args.push("persistent-keepalive", peer.persistentKeepalive ? String(peer.persistentKeepalive) : "off");
+          // Every upsert is the whole peer: no preshared key means none (/dev/null clears it).
+          args.push("preshared-key", peer.presharedKey ? files[next++]! : "/dev/null");
+        }
+        for (const key of change.remove) args.push("peer", key, "remove");
+        return this.#runSecret("wg", args, psks);
+      },
+    );
+  }
+
+  /** Writes each text to a 0600 file in a fresh 0700 directory, and removes them once `task` is done. */
+  async #withSecretFiles<T>(texts: readonly string[], task: (files: readonly string[]) => Promise<T>): Promise<T> {
+    if (texts.length === 0) return task([]);
+    const dir = await mkdtemp(join(this.#tempDir, "vpncp-wg-"));
+    try {
+      const files: string[] = [];
+      for (const [index, text] of texts.entries()) {
+        const file = join(dir, `secret${index}`);
+        await writeFile(file, text, { mode: 0o600, flag: "wx" });
+        files.push(file);
+      }
+      return await task(files);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async #remove(name: string): Promise<void> {
+    const managed = this.#managed.get(name);
+    if (managed?.restartTimer) clearTimeout(managed.restartTimer);
+    const daemon = managed?.daemon ?? null;
+    if (daemon) daemon.expectedExit = true;
+    this.#managed.delete(name);
+    // For wireguard-go, deleting its TUN link makes it exit.
+    const result = await this.#runner.run("ip", ["link", "del", "dev", name], { allowFailure: true });
+    if (result.exitCode !== 0 && (await this.#linkExists(name))) {
+      throw new CommandError("ip", ["link", "del", "dev", name], result.exitCode, result.stderr);
+    }
+    if (daemon) {
+      const timeout = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 5_000).unref());
+      if ((await Promise.race([daemon.handle.exited, timeout])) === "timeout") await daemon.handle.stop();
+    }
+  }
+
+  async #runSecret(file: string, args: readonly string[], secrets: readonly string[]): Promise<CommandResult> {
+    const result = await this.#runner.run(file, args, { allowFailure: true });
+    if (result.exitCode !== 0) {
+      // No `cause`: the original error could carry the unredacted output.
+      throw new CommandError(file, args, result.exitCode, redact(result.stderr, secrets));
+    }
+    return result;
+  }
+}
+
+export default function createWireGuardToolsDriver(options: WireGuardToolsOptions): WireGuardToolsDriver {
+  return new WireGuardToolsDriver(options);
+}

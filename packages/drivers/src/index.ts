@@ -1,4 +1,23 @@
 export {
+  DRIVER_NAME as FAKE_FIREWALL_DRIVER_NAME,
+  default as createFakeFirewall,
+  FakeFirewall,
+  type SimulatedFirewallTraffic,
+} from "./firewall/fake.js";
+export {
+  DRIVER_NAME as IPTABLES_DRIVER_NAME,
+  default as createIptablesFirewall,
+  IptablesFirewall,
+  type IptablesOptions,
+} from "./firewall/iptables.js";
+export {
+  DRIVER_NAME as NFTABLES_DRIVER_NAME,
+  default as createNftablesFirewall,
+  NftablesFirewall,
+  type NftablesOptions,
+  renderNftRuleset,
+} from "./firewall/nftables.js";
+export {
   default as createFakeWireGuardDriver,
   type FakeWgInterface,
   type FakeWgPeer,

@@ -1,0 +1,224 @@
+/**
+ * The firewall port in memory, for tests of everything above the drivers. It
+ * behaves like the real drivers in what the contract checks: mark counters
+ * live per address and direction (like nft map elements / iptables rules),
+ * `apply` starts every counter from zero (an atomic replace does), and
+ * `updateAccounts` keeps the counters of what it does not change.
+ * `simulateTraffic` and `resetCounters` stand in for packets and for a reload.
+ */
+import { isIPv4, isIPv6 } from "node:net";
+import type {
+  FilterRuleState,
+  FirewallAccountChange,
+  FirewallAccountSpec,
+  FirewallPort,
+  FirewallServerSpec,
+  FirewallState,
+  MarkRuleState,
+  NatRuleState,
+} from "@vpncp/core";
+
+export const DRIVER_NAME = "fake";
+
+export interface SimulatedFirewallTraffic {
+  /** Bytes and packets sent to the account (its download). */
+  readonly downBytes?: number;
+  readonly downPackets?: number;
+  /** Bytes and packets sent by the account (its upload). */
+  readonly upBytes?: number;
+  readonly upPackets?: number;
+}
+
+interface Counter {
+  readonly mark: number;
+  packets: number;
+  bytes: number;
+}
+
+type ElementMaps = Record<"down4" | "up4" | "down6" | "up6", Map<string, Counter>>;
+const ELEMENT_MAPS = ["down4", "up4", "down6", "up6"] as const;
+
+function canonicalIp(address: string): string {
+  return isIPv6(address) ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
+}
+
+function emptyElements(): ElementMaps {
+  return { down4: new Map(), up4: new Map(), down6: new Map(), up6: new Map() };
+}
+
+function markRule(map: keyof ElementMaps, address: string, counter: Counter): MarkRuleState {
+  const any = map.endsWith("6") ? "::/0" : "0.0.0.0/0";
+  const down = map.startsWith("down");
+  return {
+    mark: counter.mark,
+    direction: down ? "down" : "up",
+    source: down ? any : address,
+    destination: down ? address : any,
+    packets: counter.packets,
+    bytes: counter.bytes,
+  };
+}
+
+export class FakeFirewall implements FirewallPort {
+  readonly driverName = DRIVER_NAME;
+  /** Rules of the host that vpncp does not own: tests put some here; the fake never touches them. */
+  readonly hostRules = new Set<string>();
+  #applied: { wanInterface: string | undefined; servers: FirewallServerSpec[]; accounts: Map<number, FirewallAccountSpec> } | null = null;
+  #elements: ElementMaps = emptyElements();
+  #calls = { apply: 0, updateAccounts: 0, clear: 0 };
+
+  /** Whether a state is applied (apply called, clear not called since). */
+  get applied(): boolean {
+    return this.#applied !== null;
+  }
+
+  get wanInterface(): string | undefined {
+    return this.#applied?.wanInterface;
+  }
+
+  get servers(): readonly FirewallServerSpec[] {
+    return [...(this.#applied?.servers ?? [])];
+  }
+
+  /** Applied accounts, by mark. */
+  get accounts(): readonly FirewallAccountSpec[] {
+    return [...(this.#applied?.accounts.values() ?? [])].sort((a, b) => a.mark - b.mark);
+  }
+
+  /** How often each changing operation ran (each is one transaction on the real drivers). */
+  get calls(): Readonly<{ apply: number; updateAccounts: number; clear: number }> {
+    return { ...this.#calls };
+  }
+
+  /** Counts traffic of the account holding this address, as real packets would through its mark rules. */
+  simulateTraffic(address: string, traffic: SimulatedFirewallTraffic): void {
+    const key = canonicalIp(address);
+    const family = isIPv4(key) ? "4" : "6";
+    const down = this.#elements[`down${family}`].get(key);
+    const up = this.#elements[`up${family}`].get(key);
+    if (down) {
+      down.bytes += traffic.downBytes ?? 0;
+      down.packets += traffic.downPackets ?? 0;
+    }
+    if (up) {
+      up.bytes += traffic.upBytes ?? 0;
+      up.packets += traffic.upPackets ?? 0;
+    }
+  }
+
+  /** Zeroes every mark counter, as reloading the real rules does. */
+  resetCounters(): void {
+    for (const map of ELEMENT_MAPS) {
+      for (const counter of this.#elements[map].values()) {
+        counter.packets = 0;
+        counter.bytes = 0;
+      }
+    }
+  }
+
+  async info(): Promise<Record<string, string>> {
+    return { fake: "1" };
+  }
+
+  async apply(state: FirewallState): Promise<void> {
+    this.#calls.apply += 1;
+    const accounts = new Map(state.accounts.map((account) => [account.mark, { ...account }]));
+    this.#applied = { wanInterface: state.wanInterface, servers: state.servers.map((server) => ({ ...server })), accounts };
+    this.#elements = this.#elementsOf(accounts, emptyElements());
+  }
+
+  async updateAccounts(change: FirewallAccountChange): Promise<void> {
+    this.#calls.updateAccounts += 1;
+    if (!this.#applied) throw new Error("[vpncp] [fake] the firewall state is not applied; apply the state first");
+    const accounts = this.#applied.accounts;
+    for (const account of [...change.remove, ...change.upsert]) accounts.delete(account.mark);
+    for (const account of change.upsert) accounts.set(account.mark, { ...account });
+    this.#elements = this.#elementsOf(accounts, this.#elements);
+  }
+
+  /** Elements of these accounts; an element that keeps its address and mark keeps its counter. */
+  #elementsOf(accounts: Map<number, FirewallAccountSpec>, previous: ElementMaps): ElementMaps {
+    const next = emptyElements();
+    const keep = (map: keyof ElementMaps, address: string, mark: number) => {
+      const old = previous[map].get(address);
+      next[map].set(address, old && old.mark === mark ? old : { mark, packets: 0, bytes: 0 });
+    };
+    for (const account of accounts.values()) {
+      keep("down4", account.ipv4, account.mark);
+      keep("up4", account.ipv4, account.mark);
+      if (account.ipv6) {
+        keep("down6", canonicalIp(account.ipv6), account.mark);
+        keep("up6", canonicalIp(account.ipv6), account.mark);
+      }
+    }
+    return next;
+  }
+
+  async markRules(accounts?: readonly FirewallAccountSpec[]): Promise<MarkRuleState[]> {
+    if (accounts === undefined) {
+      const family = (map: string) => (map.endsWith("6") ? 6 : 4);
+      const rules: Array<MarkRuleState & { order: number }> = [];
+      for (const map of ELEMENT_MAPS) {
+        for (const [address, counter] of this.#elements[map]) {
+          rules.push({ ...markRule(map, address, counter), order: family(map) * 2 + (map.startsWith("down") ? 0 : 1) });
+        }
+      }
+      return rules.sort((a, b) => a.mark - b.mark || a.order - b.order).map(({ order: _, ...rule }) => rule);
+    }
+    const rules: MarkRuleState[] = [];
+    for (const account of accounts) {
+      const v6 = account.ipv6 ? canonicalIp(account.ipv6) : undefined;
+      const lookups: Array<[keyof ElementMaps, string | undefined]> = [
+        ["down4", account.ipv4],
+        ["up4", account.ipv4],
+        ["down6", v6],
+        ["up6", v6],
+      ];
+      for (const [map, address] of lookups) {
+        const counter = address === undefined ? undefined : this.#elements[map].get(address);
+        if (address !== undefined && counter?.mark === account.mark) rules.push(markRule(map, address, counter));
+      }
+    }
+    return rules;
+  }
+
+  async natRules(server: string): Promise<NatRuleState[]> {
+    const spec = this.#applied?.servers.find((candidate) => candidate.name === server);
+    if (!spec) return [];
+    const rules: NatRuleState[] = [
+      {
+        source: spec.subnet4,
+        destination: "0.0.0.0/0",
+        target: isIPv4(spec.externalIp) ? `SNAT to:${spec.externalIp}` : "MASQUERADE",
+        packets: 0,
+        bytes: 0,
+      },
+    ];
+    if (spec.subnet6) {
+      const target = isIPv6(spec.externalIp) ? `SNAT to:${canonicalIp(spec.externalIp)}` : "MASQUERADE";
+      rules.push({ source: spec.subnet6, destination: "::/0", target, packets: 0, bytes: 0 });
+    }
+    return rules;
+  }
+
+  async filterRules(server: string): Promise<FilterRuleState[]> {
+    const spec = this.#applied?.servers.find((candidate) => candidate.name === server);
+    if (!spec) return [];
+    const action = spec.internalTraffic ? "ACCEPT" : "DROP";
+    const rules: FilterRuleState[] = [{ source: spec.subnet4, destination: spec.subnet4, action, packets: 0, bytes: 0 }];
+    if (spec.subnet6) rules.push({ source: spec.subnet6, destination: spec.subnet6, action, packets: 0, bytes: 0 });
+    return rules;
+  }
+
+  async clear(): Promise<void> {
+    this.#calls.clear += 1;
+    this.#applied = null;
+    this.#elements = emptyElements();
+  }
+
+  async dispose(): Promise<void> {}
+}
+
+export default function createFakeFirewall(): FakeFirewall {
+  return new FakeFirewall();
+}

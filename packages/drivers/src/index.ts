@@ -34,3 +34,20 @@ export {
   type WireGuardToolsLogger,
   type WireGuardToolsOptions,
 } from "./wireguard/wireguard-tools.js";
+export {
+  default as createFakeShaper,
+  FakeShaper,
+  type FakeShapedInterface,
+  type FakeShaperOptions,
+} from "./shaper/fake.js";
+export {
+  classIdOf,
+  DRIVER_NAME as TC_DRIVER_NAME,
+  default as createTcShaper,
+  formatTcRate,
+  ifbNameOf,
+  TcShaper,
+  type TcShaperLogger,
+  type TcShaperOptions,
+  UNLIMITED_MBIT,
+} from "./shaper/tc.js";

@@ -390,6 +390,10 @@ export class IptablesFirewall implements FirewallPort {
         }
       }
       if (accounts === undefined) return sortRules(rules);
+      const key = (mark: number, direction: string, address: string | undefined) => `${mark}|${direction}|${address}`;
+      const byKey = new Map(
+        rules.map((rule) => [key(rule.mark, rule.direction, rule.direction === "up" ? rule.source : rule.destination), rule]),
+      );
       const result: MarkRuleState[] = [];
       for (const account of accounts) {
         const v6 = account.ipv6 && isIPv6(account.ipv6) ? canonicalIp(account.ipv6) : undefined;
@@ -400,12 +404,7 @@ export class IptablesFirewall implements FirewallPort {
           [v6, "up"],
         ];
         for (const [address, direction] of order) {
-          const found = rules.find(
-            (rule) =>
-              rule.mark === account.mark &&
-              rule.direction === direction &&
-              (direction === "up" ? rule.source : rule.destination) === address,
-          );
+          const found = byKey.get(key(account.mark, direction, address));
           if (address !== undefined && found) result.push(found);
         }
       }

@@ -191,6 +191,7 @@ export function renderNftRuleset(table: string, state: FirewallState): string {
       lines.push(`    ip6 saddr ${s6} ip6 daddr ${s6} counter ${verdict} comment ${comment(name, "internal6")}`);
     }
   }
+  // An accept is this table's verdict only: nftables still runs the host's own forward chains, whose drops win.
   if (interfaces.length > 0) {
     lines.push(`    iifname ${ifset} accept comment "vpncp:interfaces"`, `    oifname ${ifset} accept comment "vpncp:interfaces"`);
   }

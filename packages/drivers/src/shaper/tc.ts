@@ -12,10 +12,16 @@
  * exist everywhere). Filter handles are chosen here and kept in a mirror, so deletes
  * are exact and every change is one `tc -batch`.
  *
- * applyInterfaces reads the kernel state (it is the reconciliation step) and writes
- * only the difference, in one `ip -batch` (IFB devices) and one `tc -batch`;
- * updateAccounts works from the mirror and is one `tc -batch`, with `class change` for
- * rate changes so queued traffic and tokens survive.
+ * Processes per call:
+ * - applyInterfaces reads the kernel state (it is the reconciliation step: `tc qdisc show`,
+ *   `ip -o link show`, then per interface up to four `tc … show`, all in parallel) and
+ *   writes only the difference: at most one `ip -batch` (IFB devices missing or down) and
+ *   one `tc -batch` for all interfaces; nothing when nothing differs.
+ * - updateAccounts works from the mirror: one `tc -batch` (none when nothing changes), with
+ *   `class change` for rate changes so queued traffic and tokens survive. Only an address
+ *   outside every known subnet changes the hash-table layout; then the upload filters of
+ *   that interface are rebuilt inside the same batch.
+ * - removeInterface: two reads, at most one `tc -batch` and one `ip -batch`.
  */
 import { createHash } from "node:crypto";
 import {

@@ -290,6 +290,33 @@ describe("TcShaper batches", () => {
     expect(runner.commands.slice(before).map((c) => c.args.join(" "))).toContain("qdisc show");
   });
 
+  test("changing the subnets rebuilds the upload filters: both u32 priorities go, tables and filters come back", async () => {
+    const runner = shapedMachine();
+    await new TcShaper({ runner }).applyInterfaces([{ interface: "wg0", subnets: ["10.0.105.0/25", "fd00:105::/64"], accounts: [ALICE] }]);
+    expect(writes(runner)[0]?.input).toMatchInlineSnapshot(`
+      "filter del dev ifb-wg0 parent 1: protocol ip prio 10
+      filter del dev ifb-wg0 parent 1: protocol ipv6 prio 11
+      filter add dev ifb-wg0 parent 1: protocol ip prio 10 handle 1: u32 divisor 256
+      filter add dev ifb-wg0 parent 1: protocol ipv6 prio 11 handle 400: u32 divisor 256
+      filter add dev ifb-wg0 parent 1: protocol ip prio 10 u32 match ip src 10.0.105.0/25 hashkey mask 0x000000ff at 12 link 1:
+      filter add dev ifb-wg0 parent 1: protocol ipv6 prio 11 u32 match ip6 src fd00:105::/64 hashkey mask 0x000000ff at 20 link 400:
+      filter add dev ifb-wg0 parent 1: protocol ip prio 10 handle 1:12:1 u32 ht 1:12: match ip src 10.0.105.18/32 flowid 1:6d
+      filter add dev ifb-wg0 parent 1: protocol ipv6 prio 11 handle 400:12:1 u32 ht 400:12: match ip6 src fd00:105::12/128 flowid 1:6d
+      "
+    `);
+  });
+
+  test("an interface that does not exist is refused before anything is written", async () => {
+    const runner = freshMachine("wg0");
+    await expect(
+      new TcShaper({ runner }).applyInterfaces([
+        { interface: "wg0", subnets: SUBNETS, accounts: [ALICE] },
+        { interface: "wg9", subnets: SUBNETS, accounts: [] },
+      ]),
+    ).rejects.toThrow("[vpncp] [tc] interface wg9 does not exist");
+    expect(writes(runner)).toEqual([]);
+  });
+
   test("names are validated before they reach a batch line", async () => {
     const shaper = new TcShaper({ runner: new FakeCommandRunner() });
     await expect(shaper.applyInterfaces([{ interface: "wg0\nqdisc del dev eth0 root", subnets: [], accounts: [] }])).rejects.toThrow(

@@ -71,13 +71,17 @@ const accountFields = {
 const serverFields = Object.fromEntries(Object.keys((server as { properties: object }).properties).map((k) => [k, str]));
 
 interface Endpoint {
-  method: "get" | "post" | "put" | "delete";
+  method: "get" | "post" | "put" | "delete" | "head";
   path: string;
   summary: string;
   msg: Schema;
   body?: Record<string, Schema>;
   errors?: (keyof typeof ERRORS)[];
   public?: boolean;
+  /** A 200 that is not the JSON envelope: its media type (the body is text). */
+  media?: string;
+  /** Who may call it, when not the access hash alone. */
+  security?: Record<string, string[]>[];
 }
 
 const ACCOUNT_ERRORS: (keyof typeof ERRORS)[] = ["NOT_AUTHORIZED", "ACCOUNT_NOT_FOUND"];
@@ -133,6 +137,12 @@ const ENDPOINTS: Endpoint[] = [
     errors: ["NOT_AUTHORIZED", "WRONG_FREQUENCY", "WRONG_HISTORY", "WRONG_HANDSHAKE_UPTIME"],
   },
   { method: "put", path: "/api/v1/system/config/default", summary: "Restore the default system configuration", msg: config },
+  {
+    method: "put",
+    path: "/api/v1/system/statistics/sample",
+    summary: "vpncp extension: sample the traffic counters now",
+    msg: obj({ date: str, accounts: int, duration_ms: { type: "number" } }),
+  },
   { method: "get", path: "/api/v1/account", summary: "Accounts list (optional ?limit=&offset=)", msg: { type: "array", items: account } },
   {
     method: "post",
@@ -377,7 +387,55 @@ const ENDPOINTS: Endpoint[] = [
   { method: "get", path: "/api/v1/otl/list", summary: "Live one-time links", msg: obj({ olts: { type: "object" } }) },
   { method: "get", path: "/api/v1/otl/config_wireguard", summary: "WireGuard download buttons", msg: { type: "object" } },
   { method: "get", path: "/api/v1/otl/config_ikev2", summary: "IKEv2 download buttons", msg: { type: "object" } },
-  { method: "get", path: "/otl/{key}", summary: "The one-time page (HTML, no cookie)", msg: text, public: true },
+  {
+    method: "put",
+    path: "/api/v1/otl/config_wireguard",
+    summary: "Change the WireGuard download buttons",
+    msg: { type: "object" },
+    body: {
+      enable_config_qr: str,
+      enable_config_text: str,
+      download_label: str,
+      clients: { type: "string", description: "JSON array of {label, link}" },
+    },
+  },
+  {
+    method: "put",
+    path: "/api/v1/otl/config_ikev2",
+    summary: "Change the IKEv2 download buttons",
+    msg: { type: "object" },
+    body: {
+      enable_config_qr: str,
+      enable_config_text: str,
+      download_label: str,
+      clients: { type: "string", description: "JSON array of {label, link}" },
+    },
+  },
+  { method: "get", path: "/otl/{key}", summary: "The one-time page (HTML, no cookie)", msg: text, public: true, media: "text/html" },
+  {
+    method: "head",
+    path: "/otl/{key}",
+    summary: "The one-time page's headers; does not use the link up",
+    msg: text,
+    public: true,
+    media: "text/html",
+  },
+  {
+    method: "get",
+    path: "/api/v1/openapi.json",
+    summary: "This document",
+    msg: { type: "object" },
+    public: true,
+    media: "application/json",
+  },
+  {
+    method: "get",
+    path: "/metrics",
+    summary: "Prometheus metrics (access hash, or the metrics bearer token when one is set)",
+    msg: text,
+    media: "text/plain",
+    security: [{ accessHash: [] }, { metricsToken: [] }],
+  },
 ];
 
 function envelope(msg: Schema): Schema {
@@ -389,9 +447,12 @@ export function openApiDocument(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const e of ENDPOINTS) {
     const parameters = [...e.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: str }));
-    const errors = e.errors ?? ["NOT_AUTHORIZED"];
+    const errors = e.errors ?? (e.public ? [] : ["NOT_AUTHORIZED"]);
     const responses: Record<string, unknown> = {
-      "200": { description: "success", content: { "application/json": { schema: envelope(e.msg) } } },
+      "200": {
+        description: "success",
+        content: e.media ? { [e.media]: { schema: e.msg } } : { "application/json": { schema: envelope(e.msg) } },
+      },
     };
     for (const code of errors) {
       const { status, message } = ERRORS[code];
@@ -405,7 +466,7 @@ export function openApiDocument(): Record<string, unknown> {
     paths[e.path]![e.method] = {
       summary: e.summary,
       ...(parameters.length > 0 ? { parameters } : {}),
-      ...(e.public ? { security: [] } : {}),
+      ...(e.public ? { security: [] } : e.security ? { security: e.security } : {}),
       ...(e.body
         ? {
             requestBody: {
@@ -426,7 +487,12 @@ export function openApiDocument(): Record<string, unknown> {
       version: VPNCP_VERSION,
       description: "Every response is the envelope {error, msg, status}. Bodies are form-encoded (JSON accepted).",
     },
-    components: { securitySchemes: { accessHash: { type: "apiKey", in: "cookie", name: "access_hash" } } },
+    components: {
+      securitySchemes: {
+        accessHash: { type: "apiKey", in: "cookie", name: "access_hash" },
+        metricsToken: { type: "http", scheme: "bearer" },
+      },
+    },
     security: [{ accessHash: [] }],
     paths,
   };

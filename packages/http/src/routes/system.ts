@@ -22,4 +22,9 @@ export function systemRoutes(app: H3, vpncp: Vpncp): void {
     return success(presentConfig(config));
   });
   app.put("/api/v1/system/config/default", async () => success(presentConfig(await vpncp.system.resetConfig())));
+  // vpncp extension: take a traffic statistics sample now instead of waiting for the next one
+  app.put("/api/v1/system/statistics/sample", async () => {
+    const sample = await vpncp.statistics.sample();
+    return success({ date: sample.date, accounts: sample.accounts, duration_ms: Math.round(sample.durationMs * 10) / 10 });
+  });
 }

@@ -40,6 +40,8 @@ function bearerMatches(event: H3Event, token: string): boolean {
 export function createHttpApp(vpncp: Vpncp, options: HttpAppOptions = {}): H3 {
   const logger = options.logger ?? silentLogger;
   const app = new H3({
+    // h3 would print every thrown error (each "Account not found") with its stack to stderr; ours go to the logger
+    silent: true,
     onError(error, event) {
       const { response, internal } = toErrorResponse(error);
       if (internal)

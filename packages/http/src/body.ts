@@ -13,6 +13,8 @@ const MAX_BODY = 1024 * 1024;
  */
 export async function readForm(event: H3Event): Promise<Form> {
   const type = (event.req.headers.get("content-type") ?? "").toLowerCase();
+  // refuse an announced oversize body before reading it, not after buffering it all
+  if (Number(event.req.headers.get("content-length")) > MAX_BODY) throw new VpncpError("MALFORMED_BODY");
   let text: string;
   if (type.startsWith("multipart/form-data")) {
     try {
@@ -25,11 +27,10 @@ export async function readForm(event: H3Event): Promise<Form> {
     }
   }
   try {
-    text = await event.req.text();
+    text = await readText(event.req);
   } catch (error) {
     throw new VpncpError("MALFORMED_BODY", { cause: error });
   }
-  if (text.length > MAX_BODY) throw new VpncpError("MALFORMED_BODY");
   if (text.trim() === "") return {};
   const looksJson = type.includes("json") || (!type.includes("urlencoded") && /^\s*[{[]/.test(text));
   if (looksJson) {
@@ -45,6 +46,25 @@ export async function readForm(event: H3Event): Promise<Form> {
   const out: Record<string, string> = {};
   for (const [key, value] of new URLSearchParams(text)) out[key] = value;
   return out;
+}
+
+/** The body as text, read up to MAX_BODY bytes (a chunked body has no length to check first). */
+async function readText(request: Request): Promise<string> {
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY) {
+      await reader.cancel();
+      throw new Error("body too large");
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** A scalar field of the form (objects and arrays are not values of this API). */

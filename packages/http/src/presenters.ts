@@ -1,5 +1,6 @@
 import {
   type AccountRecord,
+  type CertificateDescription,
   effectiveBandwidth,
   type Ikev2Config,
   type ServerRecord,
@@ -96,25 +97,47 @@ export function presentConfig(config: SystemConfig) {
   };
 }
 
-function prefixed<T extends object>(prefix: string, value: T | null): Record<string, unknown> {
+/** What a missing certificate shows: the same keys, empty, so clients read one shape. */
+const NO_CERTIFICATE: CertificateDescription = {
+  common_name: "",
+  organization: "",
+  organizational_unit: "",
+  country_name: "",
+  state_or_province_name: "",
+  locality: "",
+  not_before: "",
+  not_after: "",
+  serial: "",
+  fingerprint_sha256: "",
+  is_ca: false,
+  dns_names: [],
+  ip_addresses: [],
+};
+
+function prefixed(prefix: string, value: CertificateDescription): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  if (!value) return out;
-  for (const [key, v] of Object.entries(value)) out[`${prefix}_${key}`] = v;
+  for (const key of Object.keys(NO_CERTIFICATE) as (keyof CertificateDescription)[]) out[`${prefix}_${key}`] = value[key];
   return out;
 }
 
 /** CA and server certificates with their subject fields, server_domain, server_ip, enabled. */
 export function presentIkev2Config(config: Ikev2Config) {
-  const { certificate: caCertificate = "", ...ca } = config.ca ?? {};
-  const { certificate: serverCertificate = "", domain = "", ip = "", ipv6 = "", ...server } = config.server ?? {};
+  const { certificate: caCertificate, ...ca } = config.ca ?? { ...NO_CERTIFICATE, certificate: "" };
+  const {
+    certificate: serverCertificate,
+    domain,
+    ip,
+    ipv6,
+    ...server
+  } = config.server ?? { ...NO_CERTIFICATE, certificate: "", domain: "", ip: "", ipv6: "" };
   return {
     enabled: config.enabled,
     ca_cert: caCertificate,
-    ...prefixed("ca", config.ca ? ca : null),
+    ...prefixed("ca", ca),
     server_cert: serverCertificate,
     server_domain: domain,
     server_ip: ip,
     server_ipv6: ipv6,
-    ...prefixed("server", config.server ? server : null),
+    ...prefixed("server", server),
   };
 }

@@ -1,1 +1,9 @@
-export {};
+export * from "./app.js";
+export * from "./bridge.js";
+export * from "./cli-command.js";
+export * from "./config.js";
+export * from "./nodes.js";
+export * from "./params.js";
+export * from "./serve.js";
+export * from "./service-map.js";
+export * from "./usage.js";

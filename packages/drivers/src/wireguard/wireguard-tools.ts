@@ -7,8 +7,14 @@
  * removed right after the command, and are cut out of tool error output (wg echoes
  * malformed keys). Not stdin: wg fopen()s "/dev/stdin", and Node gives a child a
  * socketpair there, which cannot be opened (ENXIO).
+ *
+ * A starting wireguard-go's UAPI socket is never probed with `wg`: wg unlinks a socket file
+ * that refuses its connection (a new one does, between bind() and listen()), and wireguard-go
+ * exits when its socket file goes. Readiness is a plain connect() from here instead, and
+ * `wg` only runs on an interface through its queue, never while its daemon starts.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -43,6 +49,8 @@ export interface WireGuardToolsOptions {
   readonly startTimeoutMs?: number;
   /** Where the short-lived key files go (default: the OS temp dir; a tmpfs keeps them off disk). */
   readonly tempDir?: string;
+  /** wireguard-go's UAPI socket directory, shared by all namespaces (default /var/run/wireguard). */
+  readonly socketDir?: string;
 }
 
 const KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
@@ -153,6 +161,14 @@ interface Managed {
   fastFailures: number;
 }
 
+/** wireguard-go died while starting (worth another try). */
+class DaemonStartError extends Error {
+  constructor(message: string) {
+    super(`[vpncp] [${DRIVER_NAME}] ${message}`);
+    this.name = "DaemonStartError";
+  }
+}
+
 /** A wireguard-go that lived shorter than this counts as failing; restarts then back off. */
 const HEALTHY_AFTER_MS = 10_000;
 const MAX_BACKOFF_MS = 30_000;
@@ -164,6 +180,7 @@ export class WireGuardToolsDriver implements WireGuardPort {
   readonly #logger: WireGuardToolsLogger | undefined;
   readonly #startTimeoutMs: number;
   readonly #tempDir: string;
+  readonly #socketDir: string;
   #implementation: "auto" | "kernel" | "userspace";
   readonly #managed = new Map<string, Managed>();
   /** One queue per interface: applies, peer changes, removals and restarts never interleave. */
@@ -177,6 +194,7 @@ export class WireGuardToolsDriver implements WireGuardPort {
     this.#logger = options.logger;
     this.#startTimeoutMs = options.startTimeoutMs ?? 10_000;
     this.#tempDir = options.tempDir ?? tmpdir();
+    this.#socketDir = options.socketDir ?? "/var/run/wireguard";
   }
 
   /** PID of the wireguard-go this driver runs for `name`, or null (kernel, not started, restarting). */
@@ -200,13 +218,19 @@ export class WireGuardToolsDriver implements WireGuardPort {
   }
 
   async listInterfaces(): Promise<string[]> {
-    // `wg show interfaces` also lists userspace sockets of other namespaces: keep the links of ours.
-    const [wg, links] = await Promise.all([this.#runner.run("wg", ["show", "interfaces"]), this.#runner.run("ip", ["-j", "link", "show"])]);
-    const here = new Set((JSON.parse(links.stdout || "[]") as { ifname: string }[]).map((link) => link.ifname));
-    return wg.stdout
-      .split(/\s+/)
-      .filter((name) => name !== "" && here.has(name))
-      .sort();
+    // The links of this namespace: kernel WireGuard ones, and TUNs with a live wireguard-go socket.
+    // (`wg show interfaces` would list other namespaces' sockets, and unlink starting ones.)
+    const shown = await this.#runner.run("ip", ["-j", "-d", "link", "show"]);
+    const links = JSON.parse(shown.stdout || "[]") as { ifname: string; linkinfo?: { info_kind?: string } }[];
+    const found = await Promise.all(
+      links.map(async ({ ifname, linkinfo }) => {
+        const kind = linkinfo?.info_kind;
+        return kind === "wireguard" || (kind === "tun" && INTERFACE_NAME.test(ifname) && (await this.#socketAnswers(ifname)))
+          ? ifname
+          : null;
+      }),
+    );
+    return found.filter((name): name is string => name !== null).sort();
   }
 
   async applyInterface(spec: WgInterfaceSpec, peers: readonly WgPeerSpec[]): Promise<void> {
@@ -261,15 +285,18 @@ export class WireGuardToolsDriver implements WireGuardPort {
 
   async dump(name: string): Promise<WgInterfaceState | null> {
     assertInterfaceName(name);
-    // The link check decides "missing": wg's own error differs between kernel and userspace, and a
-    // userspace socket of the same name may belong to another namespace.
-    const [wg, exists] = await Promise.all([
-      this.#runner.run("wg", ["show", name, "dump"], { allowFailure: true }),
-      this.#linkExists(name),
-    ]);
-    if (!exists) return null;
-    if (wg.exitCode !== 0) throw new CommandError("wg", ["show", name, "dump"], wg.exitCode, wg.stderr);
-    return parseWgDump(name, wg.stdout);
+    // Queued: `wg` must not touch the socket of a wireguard-go this driver is starting.
+    return this.#exclusive(name, async () => {
+      // The link check decides "missing": wg's own error differs between kernel and userspace, and a
+      // userspace socket of the same name may belong to another namespace.
+      const [wg, exists] = await Promise.all([
+        this.#runner.run("wg", ["show", name, "dump"], { allowFailure: true }),
+        this.#linkExists(name),
+      ]);
+      if (!exists) return null;
+      if (wg.exitCode !== 0) throw new CommandError("wg", ["show", name, "dump"], wg.exitCode, wg.stderr);
+      return parseWgDump(name, wg.stdout);
+    });
   }
 
   async dispose(): Promise<void> {
@@ -355,13 +382,25 @@ export class WireGuardToolsDriver implements WireGuardPort {
     await this.#startDaemon(name);
   }
 
+  /** Starts wireguard-go; a daemon that dies while starting is tried again twice. */
   async #startDaemon(name: string): Promise<Daemon> {
     // The UAPI socket directory is shared by all namespaces: a live socket of this name means
     // another namespace's interface, and a new wireguard-go would fail ("unix socket in use").
-    const probe = await this.#runner.run("wg", ["show", name, "listen-port"], { allowFailure: true });
-    if (probe.exitCode === 0) {
+    if (await this.#socketAnswers(name)) {
       throw new Error(`[vpncp] [${DRIVER_NAME}] ${name} is already used by a WireGuard interface of another namespace`);
     }
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.#spawnDaemon(name);
+      } catch (error) {
+        // Someone's `wg show all` can unlink the socket of a starting wireguard-go (see the top).
+        if (!(error instanceof DaemonStartError) || attempt >= 3 || this.#disposed) throw error;
+        this.#logger?.warn(`[${DRIVER_NAME}] ${error.message}; trying again`);
+      }
+    }
+  }
+
+  async #spawnDaemon(name: string): Promise<Daemon> {
     const output: string[] = [];
     const handle = this.#runner.spawn(this.#wireguardGo, [name], {
       env: { WG_PROCESS_FOREGROUND: "1", LOG_LEVEL: "error" },
@@ -398,16 +437,27 @@ export class WireGuardToolsDriver implements WireGuardPort {
     const deadline = Date.now() + this.#startTimeoutMs;
     for (;;) {
       if (exited !== null) {
-        throw new Error(
-          `[vpncp] [${DRIVER_NAME}] wireguard-go ${name} exited (${exited}) before it was ready: ${daemon.output.join(" | ")}`,
-        );
+        const said = daemon.output.length > 0 ? ` (it said: ${daemon.output.join(" | ")})` : "";
+        throw new DaemonStartError(`wireguard-go ${name} exited (${exited}) before it was ready${said}`);
       }
-      // `wg show` answers once the UAPI socket (/var/run/wireguard/<name>.sock) accepts connections.
-      const result = await this.#runner.run("wg", ["show", name, "listen-port"], { allowFailure: true });
-      if (result.exitCode === 0 && exited === null) return;
+      if ((await this.#socketAnswers(name)) && exited === null) return;
       if (Date.now() > deadline) throw new Error(`[vpncp] [${DRIVER_NAME}] wireguard-go ${name} did not open its UAPI socket in time`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+  }
+
+  /** Whether a wireguard-go listens on <socketDir>/<name>.sock; a refused connection is left alone. */
+  #socketAnswers(name: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      const socket = connect(join(this.#socketDir, `${name}.sock`));
+      const done = (answer: boolean) => {
+        socket.destroy();
+        resolve(answer);
+      };
+      socket.setTimeout(2_000, () => done(false));
+      socket.once("connect", () => done(true));
+      socket.once("error", () => done(false));
+    });
   }
 
   #onDaemonExit(name: string, daemon: Daemon, code: number | string): void {

@@ -5,6 +5,7 @@
  * that no private or preshared key was ever on a command line.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CommandResult, CommandRunner, DaemonHandle, RunOptions, SpawnOptions, WgPeerSpec, WgPeerState } from "@vpncp/core";
@@ -37,7 +38,12 @@ testWireGuardDriver({
 
 /** Records every command (argv, stdin, and the driver's key files it names) before running it. */
 class RecordingRunner implements CommandRunner {
-  readonly calls: { file: string; args: readonly string[]; input: string | undefined; files: { mode: number; content: string }[] }[] = [];
+  readonly calls: {
+    file: string;
+    args: readonly string[];
+    input: string | undefined;
+    files: { path: string; mode: number; content: string }[];
+  }[] = [];
   readonly #inner: CommandRunner;
   constructor(inner: CommandRunner) {
     this.#inner = inner;
@@ -49,7 +55,7 @@ class RecordingRunner implements CommandRunner {
     // The key files only exist while their command runs.
     const files = args
       .filter((arg) => /\/vpncp-wg-[^/]+\//.test(arg))
-      .map((path) => ({ mode: statSync(path).mode & 0o777, content: readFileSync(path, "utf8") }));
+      .map((path) => ({ path, mode: statSync(path).mode & 0o777, content: readFileSync(path, "utf8") }));
     this.calls.push({ file, args: [...args], input: options?.input, files });
     return this.#inner.run(file, args, options);
   }
@@ -57,6 +63,18 @@ class RecordingRunner implements CommandRunner {
     this.calls.push({ file, args: [...args], input: undefined, files: [] });
     return this.#inner.spawn(file, args, options);
   }
+}
+
+/** Whether wireguard-go accepts connections on its UAPI socket. */
+function uapiAnswers(name: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(`/var/run/wireguard/${name}.sock`);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
 }
 
 function processGone(pid: number): boolean {
@@ -105,6 +123,8 @@ describe.skipIf(Boolean(skip))("wireguard-tools with a real client (tests build 
   let driver: WireGuardToolsDriver;
   let clientDaemon: DaemonHandle | undefined;
   let secretDir: string;
+  /** The driver's own temp dir for key files, so that the test can see they are all gone. */
+  let driverTemp: string;
   const logged: string[] = [];
 
   const dump = async () => {
@@ -140,17 +160,20 @@ describe.skipIf(Boolean(skip))("wireguard-tools with a real client (tests build 
     cli = createNamespace();
     linkNamespaces(srv, "192.0.2.1/24", cli, "192.0.2.2/24");
     runner = new RecordingRunner(srv.runner);
-    driver = new WireGuardToolsDriver({ runner, logger: { info: (m) => logged.push(m), warn: (m) => logged.push(m) } });
+    driverTemp = mkdtempSync(join(tmpdir(), "vpncp-wgtest-"));
+    driver = new WireGuardToolsDriver({
+      runner,
+      tempDir: driverTemp,
+      logger: { info: (m) => logged.push(m), warn: (m) => logged.push(m) },
+    });
 
     // The client is configured by hand, like a user's device: keys in 0600 files of a 0700 dir.
     secretDir = mkdtempSync(join(tmpdir(), "vpncp-wgclient-"));
     writeFileSync(join(secretDir, "key"), `${clientKeys.privateKey}\n`, { mode: 0o600 });
     writeFileSync(join(secretDir, "psk"), `${psk}\n`, { mode: 0o600 });
     clientDaemon = cli.runner.spawn("wireguard-go", [clientName], { env: { WG_PROCESS_FOREGROUND: "1", LOG_LEVEL: "error" } });
-    await until(
-      "the client's wireguard-go",
-      async () => (await cli.runner.run("wg", ["show", clientName, "listen-port"], { allowFailure: true })).exitCode === 0,
-    );
+    // Not `wg show` to wait: wg unlinks a socket that refuses it, as a starting wireguard-go's may.
+    await until("the client's wireguard-go", () => uapiAnswers(clientName));
     cli.exec("wg", ["set", clientName, "private-key", join(secretDir, "key")]);
     clientRehandshake();
     cli.exec("ip", ["address", "add", "10.0.105.18/24", "dev", clientName]);
@@ -166,6 +189,7 @@ describe.skipIf(Boolean(skip))("wireguard-tools with a real client (tests build 
       srv?.dispose();
       cli?.dispose();
       if (secretDir) rmSync(secretDir, { recursive: true, force: true });
+      if (driverTemp) rmSync(driverTemp, { recursive: true, force: true });
     }
   });
 
@@ -306,7 +330,8 @@ describe.skipIf(Boolean(skip))("wireguard-tools with a real client (tests build 
     for (const f of files) expect(f.mode).toBe(0o600);
     expect(files.some((f) => f.command === "syncconf" && f.content.includes(serverKeys.privateKey))).toBe(true);
     expect(files.some((f) => f.command === "set" && f.content === `${psk}\n`)).toBe(true);
-    expect(readdirSync(tmpdir()).filter((entry) => entry.startsWith("vpncp-wg-"))).toEqual([]);
+    expect(files.every((f) => f.path.startsWith(`${driverTemp}/vpncp-wg-`))).toBe(true);
+    expect(readdirSync(driverTemp)).toEqual([]);
     expect(runner.calls.filter((c) => c.file === "wireguard-go").map((c) => c.args)).toEqual([[serverName], [serverName]]);
   });
 

@@ -1,7 +1,9 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { CommandError, type DaemonHandle } from "@vpncp/core";
-import { describe, expect, test, vi } from "vitest";
+import { describe, expect, onTestFinished, test, vi } from "vitest";
 import { FakeCommandRunner } from "../../src/command-runner/fake.js";
 import { parseWgDump, renderSyncConf, WireGuardToolsDriver } from "../../src/wireguard/wireguard-tools.js";
 import { generatePresharedKey, generateWgKeyPair } from "../contract/wireguard.js";
@@ -139,20 +141,48 @@ describe("renderSyncConf", () => {
   });
 });
 
+/** A temp dir removed when the current test ends. */
+function tempDirForTest(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A UAPI socket that accepts and hangs up, like a live wireguard-go; closing it unlinks the file. */
+function listenUapi(path: string): Server {
+  const server = createServer((conn) => conn.destroy());
+  server.listen(path);
+  onTestFinished(() => void server.close());
+  return server;
+}
+
+type UserspaceRunner = FakeCommandRunner & { readonly socketDir: string; crash(): Promise<void> };
+
 /**
  * A runner where the kernel has no WireGuard and wireguard-go starts: the link and the UAPI socket
- * exist while the (fake) daemon lives; deleting the link ends it, and so does `crash()`.
+ * (a real one, in `socketDir`) exist while the fake daemon lives; deleting the link ends it, and
+ * so does `crash()`.
  */
-function userspaceRunner(options: { addresses?: object[]; files?: SecretFile[] } = {}): FakeCommandRunner & { crash(): Promise<void> } {
+function userspaceRunner(options: { addresses?: object[]; files?: SecretFile[]; diesWhileStarting?: number } = {}): UserspaceRunner {
+  const socketDir = tempDirForTest("vpncp-wgsock-");
   let daemon: DaemonHandle | null = null;
   let alive = false;
   const runner = new FakeCommandRunner({ netns: "ns1" });
   const spawn = runner.spawn.bind(runner);
+  let dying = options.diesWhileStarting ?? 0;
   runner.spawn = (file, args) => {
     const handle = spawn(file, args);
+    if (dying > 0) {
+      // Like a wireguard-go whose fresh socket was unlinked: it exits before it answers.
+      dying -= 1;
+      void handle.stop();
+      return handle;
+    }
+    const uapi = listenUapi(join(socketDir, `${args[0]}.sock`));
     daemon = handle;
     alive = true;
     void handle.exited.then(() => {
+      uapi.close();
       if (daemon === handle) alive = false;
     });
     return handle;
@@ -164,13 +194,11 @@ function userspaceRunner(options: { addresses?: object[]; files?: SecretFile[] }
     options.files?.push(...secretFilesOf(args));
     if (line.startsWith("ip link show dev")) return alive ? {} : { exitCode: 1, stderr: 'Device "wg0" does not exist.\n' };
     if (line.startsWith("ip link add")) return { exitCode: 2, stderr: "Error: Unknown device type.\n" };
-    if (line.startsWith("wg show wg0 listen-port"))
-      return alive ? { stdout: "0\n" } : { exitCode: 1, stderr: "Unable to access interface: Protocol not supported\n" };
     if (line.startsWith("ip -j address show")) return { stdout: JSON.stringify([{ ifname: "wg0", addr_info: options.addresses ?? [] }]) };
     return undefined;
   });
   // Stopping the handle behind the driver's back is an unexpected exit, as a crash would be.
-  return Object.assign(runner, { crash: async () => daemon?.stop() });
+  return Object.assign(runner, { socketDir, crash: async () => void (await daemon?.stop()) });
 }
 
 describe("WireGuardToolsDriver command lines", () => {
@@ -192,15 +220,13 @@ describe("WireGuardToolsDriver command lines", () => {
         { family: "inet", local: "10.0.105.1", prefixlen: 24, scope: "global" },
       ],
     });
-    const driver = new WireGuardToolsDriver({ runner });
+    const driver = new WireGuardToolsDriver({ runner, socketDir: runner.socketDir });
     const psk = generatePresharedKey();
     await driver.applyInterface(spec, [{ publicKey: alice.publicKey, allowedIps: ["10.0.105.18/32"], presharedKey: psk }]);
     expect(argvOf(runner)).toEqual([
       "ip link show dev wg0",
       "ip link add dev wg0 type wireguard",
-      "wg show wg0 listen-port",
       "wireguard-go wg0",
-      "wg show wg0 listen-port",
       "wg syncconf wg0 <file>",
       "ip -j address show dev wg0",
       "ip address del 10.9.9.9/24 dev wg0",
@@ -233,18 +259,19 @@ describe("WireGuardToolsDriver command lines", () => {
 
   test('implementation "kernel" does not fall back to wireguard-go', async () => {
     const runner = userspaceRunner();
-    const driver = new WireGuardToolsDriver({ runner, implementation: "kernel" });
+    const driver = new WireGuardToolsDriver({ runner, implementation: "kernel", socketDir: runner.socketDir });
     await expect(driver.applyInterface(spec, [])).rejects.toThrow(/Unknown device type/);
     expect(runner.commands.some((c) => c.file === "wireguard-go")).toBe(false);
   });
 
   test("a wg error that echoes a secret is redacted, and the half-made interface is removed", async () => {
-    const runner = userspaceRunner().respond((file, args) =>
+    const runner = userspaceRunner();
+    runner.respond((file, args) =>
       file === "wg" && args[0] === "syncconf"
         ? { exitCode: 1, stderr: `Key is not the correct length or format: \`${server.privateKey}'\nConfiguration parsing error\n` }
         : undefined,
     );
-    const driver = new WireGuardToolsDriver({ runner });
+    const driver = new WireGuardToolsDriver({ runner, socketDir: runner.socketDir });
     const error = await driver.applyInterface(spec, []).then(
       () => null,
       (e: unknown) => e as CommandError,
@@ -260,7 +287,11 @@ describe("WireGuardToolsDriver command lines", () => {
     const files: SecretFile[] = [];
     const runner = userspaceRunner({ files });
     const logged: string[] = [];
-    const driver = new WireGuardToolsDriver({ runner, logger: { info: (m) => logged.push(m), warn: (m) => logged.push(m) } });
+    const driver = new WireGuardToolsDriver({
+      runner,
+      socketDir: runner.socketDir,
+      logger: { info: (m) => logged.push(m), warn: (m) => logged.push(m) },
+    });
     const alicePeer = { publicKey: alice.publicKey, allowedIps: ["10.0.105.18/32"], presharedKey: generatePresharedKey() };
     const bobPeer = { publicKey: bob.publicKey, allowedIps: ["10.0.105.19/32"] };
     await driver.applyInterface(spec, [alicePeer]);
@@ -272,9 +303,7 @@ describe("WireGuardToolsDriver command lines", () => {
     await vi.waitFor(() => expect(argvOf(runner)).toContain("ip link set dev wg0 mtu 1380 up"));
     expect(argvOf(runner)).toEqual([
       "ip link show dev wg0",
-      "wg show wg0 listen-port",
       "wireguard-go wg0",
-      "wg show wg0 listen-port",
       "wg syncconf wg0 <file>",
       "ip -j address show dev wg0",
       "ip address add 10.0.105.1/24 dev wg0",
@@ -297,7 +326,7 @@ describe("WireGuardToolsDriver command lines", () => {
       }
       return undefined;
     });
-    const driver = new WireGuardToolsDriver({ runner });
+    const driver = new WireGuardToolsDriver({ runner, socketDir: runner.socketDir });
     await driver.applyInterface(spec, []);
     runner.commands.length = 0;
     failSyncconf = true;
@@ -423,13 +452,57 @@ describe("WireGuardToolsDriver command lines", () => {
     expect(argvOf(runner).sort()).toEqual(["ip link show dev wg0", "wg show wg0 dump"]);
   });
 
-  test("listInterfaces keeps only the WireGuard interfaces that are links of this namespace", async () => {
-    const runner = new FakeCommandRunner().respond((file) =>
-      file === "wg"
-        ? { stdout: "wga other-ns wgb\n" }
-        : { stdout: JSON.stringify([{ ifname: "lo" }, { ifname: "wgb" }, { ifname: "eth0" }, { ifname: "wga" }]) },
+  test("listInterfaces: kernel WireGuard links and TUNs with a live wireguard-go socket, of this namespace only", async () => {
+    const socketDir = tempDirForTest("vpncp-wgsock-");
+    // wgu: ours (socket answers); other-ns: a socket without a link here; tun0: a TUN that is not
+    // WireGuard; stale: a TUN whose socket file is left over from a killed daemon.
+    listenUapi(join(socketDir, "wgu.sock"));
+    listenUapi(join(socketDir, "other-ns.sock"));
+    writeFileSync(join(socketDir, "stale.sock"), "");
+    const links = [
+      { ifname: "lo" },
+      { ifname: "wgu", linkinfo: { info_kind: "tun" } },
+      { ifname: "eth0", linkinfo: { info_kind: "veth" } },
+      { ifname: "wgk", linkinfo: { info_kind: "wireguard" } },
+      { ifname: "tun0", linkinfo: { info_kind: "tun" } },
+      { ifname: "stale", linkinfo: { info_kind: "tun" } },
+    ];
+    const runner = new FakeCommandRunner().respond(() => ({ stdout: JSON.stringify(links) }));
+    await vi.waitFor(() => expect(existsSync(join(socketDir, "wgu.sock"))).toBe(true));
+    expect(await new WireGuardToolsDriver({ runner, socketDir }).listInterfaces()).toEqual(["wgk", "wgu"]);
+    expect(argvOf(runner)).toEqual(["ip -j -d link show"]);
+    // A refused connection is no reason to delete a socket file (wg would).
+    expect(existsSync(join(socketDir, "stale.sock"))).toBe(true);
+  });
+
+  test("a wireguard-go that dies while starting is started again (twice at most)", async () => {
+    const logged: string[] = [];
+    const runner = userspaceRunner({ diesWhileStarting: 2 });
+    const driver = new WireGuardToolsDriver({
+      runner,
+      socketDir: runner.socketDir,
+      logger: { info: () => {}, warn: (m) => logged.push(m) },
+    });
+    await driver.applyInterface(spec, []);
+    expect(runner.commands.filter((c) => c.file === "wireguard-go")).toHaveLength(3);
+    expect(logged.filter((m) => m.includes("before it was ready; trying again"))).toHaveLength(2);
+    await driver.dispose();
+
+    const failing = userspaceRunner({ diesWhileStarting: 3 });
+    await expect(new WireGuardToolsDriver({ runner: failing, socketDir: failing.socketDir }).applyInterface(spec, [])).rejects.toThrow(
+      /wireguard-go wg0 exited \(SIGTERM\) before it was ready/,
     );
-    expect(await new WireGuardToolsDriver({ runner }).listInterfaces()).toEqual(["wga", "wgb"]);
+    expect(failing.commands.filter((c) => c.file === "wireguard-go")).toHaveLength(3);
+  });
+
+  test("a live socket of the same name elsewhere is refused before wireguard-go starts", async () => {
+    const runner = userspaceRunner();
+    const server = listenUapi(join(runner.socketDir, "wg0.sock"));
+    await vi.waitFor(() => expect(server.listening).toBe(true));
+    await expect(new WireGuardToolsDriver({ runner, socketDir: runner.socketDir }).applyInterface(spec, [])).rejects.toThrow(
+      /wg0 is already used by a WireGuard interface of another namespace/,
+    );
+    expect(runner.commands.some((c) => c.file === "wireguard-go")).toBe(false);
   });
 
   test("info asks for versions with --version only (never --help)", async () => {

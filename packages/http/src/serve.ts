@@ -68,6 +68,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       qr: false,
       public: options.host !== "127.0.0.1" && options.host !== "localhost",
       isProd: true,
+      // listhen would process.exit(0) on SIGTERM before the CLI closes vpncp (drivers, storage) gracefully
+      autoClose: false,
     } as never);
   } catch (error) {
     await vpncp.close();

@@ -1,0 +1,446 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, "../../..");
+const BIN = join(ROOT, "packages/http/bin/vpncp.js");
+const HASH_LINE = /^ {4}([0-9a-f]{80})$/m;
+const LISTENING = /^vpncp: listening on (\S+) /m;
+
+/** The environment without any VPNCP_* variable of the machine running the tests. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("VPNCP_")) env[key] = value;
+  return { ...env, ...extra };
+}
+
+/** A port nothing listens on right now (the CLI refuses port 0). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+async function portIsFree(port: number): Promise<boolean> {
+  const server = createServer();
+  return new Promise((resolveFree) => {
+    server.once("error", () => resolveFree(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolveFree(true)));
+  });
+}
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly url: string;
+  stdout(): string;
+  stderr(): string;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+const children = new Set<ChildProcess>();
+
+/** Starts `vpncp serve` and waits for its "listening on" line. */
+async function serve(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<Running> {
+  const child = spawn(process.execPath, [BIN, "serve", ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: cleanEnv(options.env),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d) => {
+    stdout += d;
+  });
+  child.stderr!.on("data", (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`vpncp serve did not start:\n${stdout}\n${stderr}`)), 30_000);
+    const check = () => {
+      const match = LISTENING.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        resolveUrl(match[1]!);
+      }
+    };
+    child.stdout!.on("data", check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`vpncp serve exited with ${code}:\n${stdout}\n${stderr}`));
+    });
+  });
+  return {
+    child,
+    url,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    async stop() {
+      child.kill("SIGTERM");
+      const code = await exited;
+      children.delete(child);
+      return code;
+    },
+  };
+}
+
+async function cli(args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(env) });
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const e = error as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+async function status(url: string, hash: string | null, path = "/api/v1/system/status"): Promise<number> {
+  const response = await fetch(`${url}${path}`, { headers: hash ? { cookie: `access_hash=${hash}` } : {} });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+const dirs: string[] = [];
+async function dataDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "vpncp-cli-"));
+  dirs.push(dir);
+  return dir;
+}
+
+beforeAll(async () => {
+  // the CLI runs from dist/: build every package as `npm run build` does
+  await run("npm", ["run", "build"], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }).catch((error: { stdout?: string; stderr?: string }) => {
+    throw new Error(`npm run build failed:\n${error.stdout ?? ""}\n${error.stderr ?? ""}`);
+  });
+  expect(existsSync(join(ROOT, "packages/http/dist/cli.js"))).toBe(true);
+}, 300_000);
+
+afterEach(() => {
+  for (const child of children) if (child.exitCode === null && child.pid) process.kill(child.pid, "SIGKILL");
+  children.clear();
+});
+
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+describe("vpncp serve", () => {
+  test("a first start on an empty data dir prints an access hash once; it works against the printed URL; a restart keeps it and the data", async () => {
+    const dir = await dataDir();
+    const port = await freePort();
+    const first = await serve(["--port", String(port), "--data-dir", dir]);
+    expect(first.url).toBe(`http://127.0.0.1:${port}`);
+    const hash = HASH_LINE.exec(first.stdout())?.[1];
+    expect(hash).toMatch(/^[0-9a-f]{80}$/);
+    expect(first.stdout().match(/[0-9a-f]{80}/g)).toHaveLength(1);
+    expect(await status(first.url, hash!)).toBe(200);
+    expect(await status(first.url, null)).toBe(401);
+    const created = await fetch(`${first.url}/api/v1/wireguard`, { method: "POST", headers: { cookie: `access_hash=${hash}` } });
+    expect(created.status).toBe(200);
+    expect(await first.stop()).toBe(0);
+
+    const second = await serve(["--port", String(port), "--data-dir", dir]);
+    expect(second.stdout()).not.toMatch(/[0-9a-f]{80}/);
+    expect(second.stdout()).not.toContain("created an access hash");
+    expect(await status(second.url, hash!)).toBe(200);
+    const servers = await (await fetch(`${second.url}/api/v1/wireguard`, { headers: { cookie: `access_hash=${hash}` } })).json();
+    expect(Object.keys((servers as { msg: object }).msg)).toEqual(["wg0"]);
+    expect(await second.stop()).toBe(0);
+  });
+
+  test("--access-hash makes that hash valid (and no other is printed)", async () => {
+    const dir = await dataDir();
+    const hash = randomBytes(40).toString("hex");
+    const running = await serve(["--port", String(await freePort()), "--data-dir", dir, "--access-hash", hash]);
+    expect(running.stdout()).not.toContain("created an access hash");
+    expect(await status(running.url, hash)).toBe(200);
+    expect(await status(running.url, randomBytes(40).toString("hex"))).toBe(401);
+    expect(await running.stop()).toBe(0);
+  });
+
+  test("--public-url, --account-limit and --host are used", async () => {
+    const hash = randomBytes(40).toString("hex");
+    const running = await serve([
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(await freePort()),
+      "--data-dir",
+      await dataDir(),
+      "--access-hash",
+      hash,
+      "--public-url",
+      "https://vpn.example.com",
+      "--account-limit",
+      "3",
+    ]);
+    await expectInstallation(running.url, hash, { publicUrl: "https://vpn.example.com", limit: 3 });
+    expect(await running.stop()).toBe(0);
+  });
+
+  test("the environment variables work like the flags; a flag wins over its variable", async () => {
+    const dir = await dataDir();
+    const port = await freePort();
+    const hash = randomBytes(40).toString("hex");
+    const running = await serve([], {
+      env: {
+        VPNCP_PORT: String(port),
+        VPNCP_HOST: "127.0.0.1",
+        VPNCP_DATA_DIR: dir,
+        VPNCP_ACCESS_HASH: hash,
+        VPNCP_PUBLIC_URL: "https://env.example.com",
+        VPNCP_ACCOUNT_LIMIT: "4",
+        VPNCP_DRIVERS: "fake",
+      },
+    });
+    expect(running.url).toBe(`http://127.0.0.1:${port}`);
+    await expectInstallation(running.url, hash, { publicUrl: "https://env.example.com", limit: 4 });
+    expect(readdirSync(dir).length).toBeGreaterThan(0);
+    expect(await running.stop()).toBe(0);
+
+    const port2 = await freePort();
+    const flagged = await serve(["--port", String(port2), "--account-limit", "5"], {
+      env: { VPNCP_PORT: "not-a-port", VPNCP_DATA_DIR: dir, VPNCP_ACCESS_HASH: hash, VPNCP_ACCOUNT_LIMIT: "4" },
+    });
+    expect(flagged.url).toBe(`http://127.0.0.1:${port2}`);
+    await expectInstallation(flagged.url, hash, { limit: 5 });
+    expect(await flagged.stop()).toBe(0);
+  });
+
+  test("a bad port, a taken port and unknown drivers stop with a message, not a stack trace", async () => {
+    const dir = await dataDir();
+    for (const [args, message] of [
+      [["--port", "abc"], /--port must be a number/],
+      [["--drivers", "magic"], /--drivers must be fake or system/],
+    ] as const) {
+      const result = await cli(["serve", "--data-dir", dir, ...args]);
+      expect(result.code).not.toBe(0);
+      expect(result.stdout + result.stderr).toMatch(message);
+    }
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
+    try {
+      const { port } = blocker.address() as { port: number };
+      const result = await cli(["serve", "--data-dir", dir, "--port", String(port)]);
+      expect(result.code).not.toBe(0);
+      expect(result.stdout + result.stderr).toMatch(new RegExp(`${port}`));
+    } finally {
+      await new Promise<void>((r) => blocker.close(() => r()));
+    }
+  });
+
+  test("request logs are JSON lines without the cookie, the passwords or stack traces; SIGTERM exits 0", async () => {
+    const dir = await dataDir();
+    const running = await serve(["--port", String(await freePort()), "--data-dir", dir]);
+    const hash = HASH_LINE.exec(running.stdout())![1]!;
+    const cookie = { cookie: `access_hash=${hash}` };
+    const password = "Sup3r-Secret-Passw0rd";
+    await fetch(`${running.url}/api/v1/wireguard`, { method: "POST", headers: cookie, body: "name=srv" });
+    const add = await fetch(`${running.url}/api/v1/account`, {
+      method: "POST",
+      headers: { ...cookie, "content-type": "application/x-www-form-urlencoded" },
+      body: `wg_name=srv&name=logged&password=${password}`,
+    });
+    expect(add.status).toBe(200);
+    await fetch(`${running.url}/api/v1/account/logged?password=${password}`, { headers: cookie });
+    await fetch(`${running.url}/api/v1/account/nobody`, { headers: cookie });
+    await fetch(`${running.url}/api/v1/account`, {
+      method: "POST",
+      headers: { ...cookie, "content-type": "application/json" },
+      body: "{bad",
+    });
+    await fetch(`${running.url}/api/v1/system/status`, { headers: { cookie: "access_hash=wrong" } });
+    expect(await running.stop()).toBe(0);
+
+    const announced = new Set(["", `    ${hash}`]);
+    const lines = `${running.stdout()}${running.stderr()}`.split("\n");
+    const logs: Record<string, unknown>[] = [];
+    for (const line of lines) {
+      if (announced.has(line) || line.startsWith("vpncp: ")) continue;
+      let parsed: unknown;
+      expect(() => {
+        parsed = JSON.parse(line);
+      }, line).not.toThrow();
+      logs.push(parsed as Record<string, unknown>);
+    }
+    const requests = logs.filter((l) => l.msg === "request");
+    expect(requests.map((r) => [r.method, r.path, r.status])).toEqual(
+      expect.arrayContaining([
+        ["POST", "/api/v1/account", 200],
+        ["GET", "/api/v1/account/nobody", 404],
+        ["POST", "/api/v1/account", 400],
+        ["GET", "/api/v1/system/status", 401],
+      ]),
+    );
+    expect(logs.some((l) => l.msg === "shutting down")).toBe(true);
+    const all = lines.join("\n");
+    // the hash is printed once, by the first start's announcement
+    expect(all.split(hash).length - 1).toBe(1);
+    expect(all).not.toContain(password);
+    expect(all).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("vpncp hash", () => {
+  test("create (bound to an address) / list / delete work offline and decide who gets in at the next start", async () => {
+    const dir = await dataDir();
+    const port = await freePort();
+    const first = await serve(["--port", String(port), "--data-dir", dir]);
+    const initial = HASH_LINE.exec(first.stdout())![1]!;
+    expect(await first.stop()).toBe(0);
+
+    const bound = await cli(["hash", "create", "--ip", "127.0.0.2", "--data-dir", dir]);
+    expect(bound.code).toBe(0);
+    const boundHash = bound.stdout.trim();
+    expect(boundHash).toMatch(/^[0-9a-f]{80}$/);
+    const open = await cli(["hash", "create", "--data-dir", dir]);
+    const openHash = open.stdout.trim();
+    expect(openHash).toMatch(/^[0-9a-f]{80}$/);
+
+    const list = await cli(["hash", "list", "--data-dir", dir]);
+    const rows = list.stdout
+      .trim()
+      .split("\n")
+      .map((line) => line.split("\t"));
+    expect(rows).toHaveLength(3);
+    expect(rows.map((r) => r[1]).sort()).toEqual(["127.0.0.2", "any", "any"]);
+    // the hashes themselves are not stored or listed
+    for (const hash of [initial, boundHash, openHash]) expect(list.stdout).not.toContain(hash);
+    expect(bound.stderr).toMatch(/^id [0-9a-f]{12}, valid from 127\.0\.0\.2$/m);
+    expect(open.stderr).toMatch(/^id [0-9a-f]{12}, valid from any address$/m);
+    const newIds = [bound.stderr, open.stderr].map((text) => /^id ([0-9a-f]{12})/m.exec(text)![1]);
+    const initialId = rows.map((r) => r[0]!).find((id) => !newIds.includes(id))!;
+
+    const deleted = await cli(["hash", "delete", initialId, "--data-dir", dir]);
+    expect([deleted.code, deleted.stdout.trim()]).toEqual([0, "deleted 1"]);
+    const again = await cli(["hash", "delete", initialId, "--data-dir", dir]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`no access hash with id ${initialId}`);
+
+    const second = await serve(["--port", String(port), "--data-dir", dir]);
+    expect(await status(second.url, initial)).toBe(401);
+    expect(await status(second.url, openHash)).toBe(200);
+    // bound to 127.0.0.2, called from 127.0.0.1
+    expect(await status(second.url, boundHash)).toBe(401);
+    expect(await second.stop()).toBe(0);
+  });
+
+  // Fails today: AccessHashService caches the stored hashes at the first request
+  // (packages/core/src/domain/access-hash-service.ts, list()), so a running server
+  // does not see `hash create`/`hash delete` until it restarts. Flip to `test` once fixed.
+  test.fails("a hash deleted offline is Not authorized on the running server at once", async () => {
+    const dir = await dataDir();
+    const running = await serve(["--port", String(await freePort()), "--data-dir", dir]);
+    const hash = HASH_LINE.exec(running.stdout())![1]!;
+    try {
+      expect(await status(running.url, hash)).toBe(200);
+      const id = (await cli(["hash", "list", "--data-dir", dir])).stdout.split("\t")[0]!;
+      expect((await cli(["hash", "delete", id, "--data-dir", dir])).code).toBe(0);
+      expect(await status(running.url, hash)).toBe(401);
+    } finally {
+      await running.stop();
+    }
+  });
+
+  test("hash commands read VPNCP_DATA_DIR", async () => {
+    const dir = await dataDir();
+    const created = await cli(["hash", "create"], { VPNCP_DATA_DIR: dir });
+    expect(created.code).toBe(0);
+    const list = await cli(["hash", "list"], { VPNCP_DATA_DIR: dir });
+    expect(list.stdout.trim().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("help", () => {
+  const source = readFileSync(join(ROOT, "packages/http/src/cli.ts"), "utf8");
+
+  test("vpncp --help names the commands; hash --help names its subcommands", async () => {
+    const main = await cli(["--help"]);
+    expect(main.code).toBe(0);
+    expect(main.stdout).toMatch(/\bserve\b/);
+    expect(main.stdout).toMatch(/\bhash\b/);
+    const hash = await cli(["hash", "--help"]);
+    for (const sub of ["create", "list", "delete"]) expect(hash.stdout).toMatch(new RegExp(`\\b${sub}\\b`));
+    const create = await cli(["hash", "create", "--help"]);
+    expect(create.stdout).toContain("--ip");
+  });
+
+  test("vpncp serve --help mentions every option and every environment variable the CLI reads", async () => {
+    const help = await cli(["serve", "--help"]);
+    expect(help.code).toBe(0);
+    const options = [
+      "port",
+      "host",
+      "data-dir",
+      "storage",
+      "drivers",
+      "public-url",
+      "access-hash",
+      "account-limit",
+      "netns",
+      "wan-interface",
+      "firewall",
+      "state-dir",
+      "timezone",
+      "trust-proxy",
+    ];
+    for (const option of options) expect(help.stdout, option).toContain(`--${option}`);
+    // and whatever else cli.ts defines or reads
+    const defined = [...source.matchAll(/^\s+"?([a-z][a-z-]*)"?: \{\s*type: "(?:string|boolean)"/gm)].map((m) => m[1]!);
+    for (const option of defined.filter((o) => o !== "ip")) expect(help.stdout, option).toContain(`--${option}`);
+    const variables = [...new Set([...source.matchAll(/"(VPNCP_[A-Z_]+)"/g)].map((m) => m[1]!))];
+    expect(variables.length).toBeGreaterThan(10);
+    for (const variable of variables) expect(help.stdout, variable).toContain(variable);
+  });
+});
+
+describe("npm start", () => {
+  test("the root start script runs `vpncp serve`", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    expect(pkg.scripts.start).toBe("node packages/http/bin/vpncp.js serve");
+  });
+
+  test("serve without flags listens on 127.0.0.1:8098 and keeps its data in ./.vpncp", async () => {
+    if (!(await portIsFree(8098))) {
+      console.log("skipped: port 8098 is in use on this machine");
+      return;
+    }
+    const cwd = await dataDir();
+    const running = await serve([], { cwd });
+    expect(running.url).toBe("http://127.0.0.1:8098");
+    const hash = HASH_LINE.exec(running.stdout())![1]!;
+    expect(await status(running.url, hash)).toBe(200);
+    expect(existsSync(join(cwd, ".vpncp"))).toBe(true);
+    expect(running.stdout()).toContain(`data: ${join(cwd, ".vpncp")}`);
+    expect(await running.stop()).toBe(0);
+  });
+});
+
+async function expectInstallation(url: string, hash: string, expected: { publicUrl?: string; limit: number }): Promise<void> {
+  const headers = { cookie: `access_hash=${hash}` };
+  const statusBody = (await (await fetch(`${url}/api/v1/system/status`, { headers })).json()) as {
+    msg: { count_accounts_available: number };
+  };
+  expect(statusBody.msg.count_accounts_available).toBe(expected.limit);
+  if (expected.publicUrl) {
+    await fetch(`${url}/api/v1/wireguard`, { method: "POST", headers, body: "name=s" });
+    await fetch(`${url}/api/v1/account`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/x-www-form-urlencoded" },
+      body: "wg_name=s&name=a",
+    });
+    const link = (await (await fetch(`${url}/api/v1/account/a/otl`, { headers })).json()) as { msg: string };
+    expect(link.msg).toMatch(new RegExp(`^${expected.publicUrl.replace(/[.:/]/g, "\\$&")}/otl/[0-9a-f]{80}$`));
+  }
+}

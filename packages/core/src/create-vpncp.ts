@@ -91,8 +91,9 @@ export async function createVpncp(options: CreateVpncpOptions): Promise<Vpncp> {
   const inventory = get<Inventory>(Inventory);
   await Promise.all([inventory.load(), get<Ikev2Settings>(Ikev2Settings).load(), get<SystemService>(SystemService).load()]);
   const reconciler = get<Reconciler>(Reconciler);
-  if (options.reload !== false) await reconciler.reload();
+  // created before the first reload, so it books what the kernel counted before this start
   const statistics = get<StatisticsService>(StatisticsService);
+  if (options.reload !== false) await reconciler.reload();
   if (options.collectStatistics) statistics.start();
   const storage = container.get(TYPES.Storage);
   return {

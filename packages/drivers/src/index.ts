@@ -51,3 +51,30 @@ export {
   type TcShaperOptions,
   UNLIMITED_MBIT,
 } from "./shaper/tc.js";
+export { createFakeDrivers, type FakeDrivers, fakeDriversModule } from "./fake-drivers-module.js";
+export { type SystemDriversOptions, systemDriversModule } from "./system-drivers-module.js";
+export { ExecaRunner, type ExecaRunnerOptions } from "./command-runner/execa.js";
+export { type FakeResponder, FakeCommandRunner, type RecordedCommand } from "./command-runner/fake.js";
+export {
+  DRIVER_NAME as FAKE_IKEV2_DRIVER_NAME,
+  default as createFakeIkev2,
+  FakeIkev2,
+  FakeIkev2LoginError,
+  type FakeIkev2Options,
+  type FakeIkev2Session,
+  type SimulatedLogin,
+} from "./ikev2/fake.js";
+export {
+  connectionNameOf,
+  DRIVER_NAME as STRONGSWAN_DRIVER_NAME,
+  default as createStrongSwanDriver,
+  type ListedSa,
+  parseListSasRaw,
+  renderStrongswanConf,
+  renderSwanctlConf,
+  renderUserConf,
+  StrongSwanDriver,
+  type StrongSwanLogger,
+  type StrongSwanOptions,
+  serverOfConnection,
+} from "./ikev2/strongswan.js";

@@ -13,7 +13,7 @@ let counter = 0;
 /** A short name unique on this machine for this run: `<prefix><pid base36><n>` (≤ 15 chars for interfaces). */
 export function uniqueName(prefix = "vt"): string {
   counter += 1;
-  const name = `${prefix}${process.pid.toString(36)}${counter.toString(36)}`;
+  const name = `${prefix}${process.pid.toString(36)}-${counter.toString(36)}`;
   if (name.length > 15) throw new Error(`name too long for an interface: ${name}`);
   return name;
 }

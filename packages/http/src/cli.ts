@@ -147,13 +147,16 @@ const hash = defineCommand({
   },
 });
 
+// loaded lazily: @vpncp/whmcs-bridge depends on this package, so a static import would be circular
+const bridge = () => import("@vpncp/whmcs-bridge" as string).then((m) => m.bridgeCommand);
+
 const main = defineCommand({
   meta: {
     name: "vpncp",
     version: "0.1.0",
     description: "vpncp: a VPN control panel (WireGuard + IKEv2) speaking the PUQVPN control-panel API v1",
   },
-  subCommands: { serve, hash },
+  subCommands: { serve, hash, bridge },
 });
 
 runMain(main);

@@ -79,6 +79,7 @@ export class Reconciler {
   #retryTimer: NodeJS.Timeout | null = null;
   #retryDelayMs = 2_000;
   #closed = false;
+  readonly #beforeFirewallReplace: (() => Promise<unknown>)[] = [];
 
   constructor(
     @inject(TYPES.WireGuard) wg: WireGuardPort,
@@ -102,6 +103,22 @@ export class Reconciler {
   /** "OK", "Loading (…)", or "Error (…)" — what /system/status shows. */
   get status(): string {
     return this.#status;
+  }
+
+  /**
+   * Runs `listener` before the firewall ruleset is replaced whole (server changes, reloads),
+   * which starts its counters from zero: the statistics collector samples there, so no traffic
+   * is lost to a reload.
+   */
+  onBeforeFirewallReplace(listener: () => Promise<unknown>): void {
+    this.#beforeFirewallReplace.push(listener);
+  }
+
+  async #replaceFirewall(): Promise<void> {
+    for (const listener of this.#beforeFirewallReplace) {
+      await listener().catch((error) => this.#logger.warn("sampling before a firewall reload failed", { error: String(error) }));
+    }
+    await this.#firewall.apply(this.#firewallState());
   }
 
   /** Applies the changes (together with any others submitted meanwhile); resolves once the system holds them. */
@@ -176,7 +193,7 @@ export class Reconciler {
       work.push(this.#applyServer(before, after));
     }
     const serversChanged = servers.size > 0;
-    if (serversChanged) work.push(this.#firewall.apply(this.#firewallState()));
+    if (serversChanged) work.push(this.#replaceFirewall());
     if (serversChanged || ikev2Changed) work.push(this.#ikev2.apply(this.#ikev2State()));
 
     // accounts: exactly what changed, grouped per interface
@@ -279,7 +296,7 @@ export class Reconciler {
         this.#wg.applyInterface(interfaceSpec(server), accounts.filter((a) => isActive(a, server)).map(peerSpec)),
       ),
     ).then(() => this.#shaper.applyInterfaces(specs.map(({ server, accounts }) => shaperInterfaceSpec(server, accounts))));
-    await settleAll([interfaces, this.#firewall.apply(this.#firewallState()), this.#ikev2.apply(this.#ikev2State())]);
+    await settleAll([interfaces, this.#replaceFirewall(), this.#ikev2.apply(this.#ikev2State())]);
     await this.#rememberInterfaces();
   }
 

@@ -6,6 +6,7 @@ import { VpncpError } from "../errors.js";
 import { type Logger, silentLogger, type VpncpOptions } from "../model/options.js";
 import type { FirewallPort } from "../ports/index.js";
 import { Inventory } from "./inventory.js";
+import { Reconciler } from "./reconciler.js";
 import { SystemService } from "./system-service.js";
 import type { InputValue } from "./validation.js";
 
@@ -71,8 +72,11 @@ export class StatisticsService extends EventEmitter<{ sample: [TrafficSample] }>
     @inject(SystemService) system: SystemService,
     @inject(TYPES.Options) options: VpncpOptions,
     @inject(TYPES.Clock) clock: Clock,
+    @inject(Reconciler) reconciler: Reconciler,
   ) {
     super();
+    // a ruleset reload starts the counters from zero: book what they hold first
+    reconciler.onBeforeFirewallReplace(() => this.sample());
     this.#storage = storage;
     this.#inventory = inventory;
     this.#firewall = firewall;

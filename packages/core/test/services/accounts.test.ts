@@ -248,7 +248,7 @@ describe("restart", () => {
       expect([...wg.keys()].sort()).toEqual(["wg0", "wg1"]);
       expect([...wg.get("wg0")!.peers.keys()]).toEqual([a.publicKey]);
       expect([...wg.get("wg1")!.peers.keys()]).toEqual([b.publicKey]);
-      expect(wg.get("wg1")!.peers.get(b.publicKey)!.allowedIps).toEqual(["10.0.2.2/32", "fd00:0:0:2::2/128"]);
+      expect(wg.get("wg1")!.peers.get(b.publicKey)!.allowedIps).toEqual(["10.0.2.2/32", "fd00:0:0:1::2/128"]);
       expect(restarted.drivers.firewall.accounts.map((x) => x.mark).sort()).toEqual([a.mangle, b.mangle].sort());
       expect(restarted.drivers.shaper.rateOf("wg0", a.mangle)).toEqual({ downloadMbit: 30, uploadMbit: 20 });
       expect(restarted.vpncp.accounts.count).toBe(3);

@@ -14,7 +14,9 @@ export interface Harness {
 }
 
 /** A vpncp on the fake drivers with crash-safe file storage in a temp directory. */
-export async function startHarness(options: { accountLimit?: number; clock?: Clock; dataDir?: string } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { accountLimit?: number; clock?: Clock; dataDir?: string; timezone?: string } = {},
+): Promise<Harness> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "vpncp-core-")));
   const drivers = createFakeDrivers();
   const vpncp = await createVpncp({
@@ -23,7 +25,7 @@ export async function startHarness(options: { accountLimit?: number; clock?: Clo
     accountLimit: options.accountLimit,
     clock: options.clock,
     defaultExternalIp: "203.0.113.10",
-    timezone: "UTC",
+    timezone: options.timezone ?? "UTC",
   });
   let closed = false;
   const close = async () => {

@@ -1,3 +1,6 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { toNodeHandler } from "h3/node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { appRoutes, form, type Harness, seedPages, snapshot, startHarness, TRANSPORTS, type TransportKind } from "./harness.js";
 import { extendedErrorSentences, PAGE_FILES, readPage } from "./spec-pages.js";
@@ -764,6 +767,30 @@ describe.each(TRANSPORTS)("every documented error through HTTP, with its status,
         },
       });
       expect([response.status, await response.json()]).toEqual([401, { error: "Not authorized", msg: "", status: "error" }]);
+    });
+
+    test.runIf(kind === "node-server")("a hash bound to 127.0.0.1 works on a dual-stack socket (::ffff:127.0.0.1)", async () => {
+      const server = createServer(toNodeHandler(h.app));
+      const listening = await new Promise<boolean>((resolve) => {
+        server.once("error", () => resolve(false));
+        server.listen(0, "::", () => resolve(true));
+      });
+      if (!listening) {
+        console.log("skipped: this machine cannot listen on ::");
+        return;
+      }
+      try {
+        const { port } = server.address() as AddressInfo;
+        const bound = await h.vpncp.accessHashes.create({ ip: "127.0.0.1" });
+        const response = await fetch(`http://127.0.0.1:${port}/api/v1/system/status`, { headers: { cookie: `access_hash=${bound.hash}` } });
+        expect(response.status).toBe(200);
+        const other = await h.vpncp.accessHashes.create({ ip: "127.0.0.2" });
+        const refused = await fetch(`http://127.0.0.1:${port}/api/v1/system/status`, { headers: { cookie: `access_hash=${other.hash}` } });
+        expect(refused.status).toBe(401);
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
     });
 
     test("the cookie among others is read", async () => {

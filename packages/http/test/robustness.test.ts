@@ -174,6 +174,23 @@ describe.each(TRANSPORTS)("bad requests get an envelope with a 4xx, never a 500 
     }
   });
 
+  test("concurrent ADDs: one name wins, free addresses and marks are never given twice", async () => {
+    const before = h.vpncp.accounts.count;
+    const same = await Promise.all(Array.from({ length: 8 }, () => h.api("POST", "/api/v1/account", "wg_name=77_87_125_209&name=racer")));
+    expect(same.map((r) => r.status).sort()).toEqual([200, 409, 409, 409, 409, 409, 409, 409]);
+    expect(new Set(same.filter((r) => r.status === 409).map((r) => r.body.error))).toEqual(new Set(["The name is already in use"]));
+    const many = await Promise.all(
+      Array.from({ length: 12 }, () => h.api<Record<string, string>>("POST", "/api/v1/account", "wg_name=77_87_125_209")),
+    );
+    expect(many.map((r) => r.status)).toEqual(Array(12).fill(200));
+    const made = many.map((r) => r.body.msg);
+    for (const key of ["name", "username", "allowed_IPs", "mangle", "public_key"])
+      expect(new Set(made.map((a) => a[key])).size, key).toBe(12);
+    expect(h.vpncp.accounts.count).toBe(before + 13);
+    await Promise.all([...made.map((a) => a.name), "racer"].map((name) => h.api("DELETE", `/api/v1/account/${name}`)));
+    expect(h.vpncp.accounts.count).toBe(before);
+  });
+
   test("a query string on POST is not a form", async () => {
     const post = await h.api("POST", "/api/v1/account?wg_name=77_87_125_209&name=q");
     expect([post.status, post.body.error]).toEqual([400, "Wireguard server not valid"]);

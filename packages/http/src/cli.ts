@@ -62,7 +62,10 @@ const serve = defineCommand({
     firewall: { type: "string", description: "Firewall driver with --drivers system: nftables (default) or iptables (env VPNCP_FIREWALL)" },
     "state-dir": { type: "string", description: "Runtime directory of the system drivers (env VPNCP_STATE_DIR; default <data-dir>/run)" },
     timezone: { type: "string", description: "IANA timezone of traffic statistics days (env VPNCP_TIMEZONE; default the host's)" },
-    "trust-proxy": { type: "boolean", description: "Take client addresses from X-Forwarded-For (only behind your own proxy)" },
+    "trust-proxy": {
+      type: "boolean",
+      description: "Take client addresses from X-Forwarded-For (only behind your own proxy; env VPNCP_TRUST_PROXY=1)",
+    },
     "metrics-token": { type: "string", description: "Bearer token for GET /metrics besides access hashes (env VPNCP_METRICS_TOKEN)" },
   },
   async run({ args }) {
@@ -93,11 +96,10 @@ const serve = defineCommand({
       accountLimit: integer(pick(args["account-limit"], "VPNCP_ACCOUNT_LIMIT"), "--account-limit"),
       wanInterface,
       timezone: pick(args.timezone, "VPNCP_TIMEZONE"),
-      trustProxy: args["trust-proxy"] === true,
+      trustProxy: args["trust-proxy"] === true || ["1", "true"].includes(pick(undefined, "VPNCP_TRUST_PROXY", "")!.toLowerCase()),
       metricsToken: pick(args["metrics-token"], "VPNCP_METRICS_TOKEN"),
       logger,
     });
-    process.stdout.write(`vpncp: listening on ${server.url} (drivers: ${driversName}, data: ${dataDir})\n`);
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
@@ -108,6 +110,8 @@ const serve = defineCommand({
     };
     process.on("SIGTERM", () => void stop("SIGTERM"));
     process.on("SIGINT", () => void stop("SIGINT"));
+    // announced only once a stop signal is handled: a supervisor may stop it right after this line
+    process.stdout.write(`vpncp: listening on ${server.url} (drivers: ${driversName}, data: ${dataDir})\n`);
   },
 });
 

@@ -218,6 +218,23 @@ describe("vpncp serve", () => {
     expect(await flagged.stop()).toBe(0);
   });
 
+  test("--trust-proxy (or VPNCP_TRUST_PROXY=1) takes the client address from X-Forwarded-For; without it the header is ignored", async () => {
+    const dir = await dataDir();
+    const created = await cli(["hash", "create", "--ip", "192.0.2.44", "--data-dir", dir]);
+    const bound = created.stdout.trim();
+    const headers = { cookie: `access_hash=${bound}`, "x-forwarded-for": "192.0.2.44" };
+    for (const [args, env, expected] of [
+      [[], {}, 401],
+      [["--trust-proxy"], {}, 200],
+      [[], { VPNCP_TRUST_PROXY: "1" }, 200],
+    ] as const) {
+      const running = await serve(["--port", String(await freePort()), "--data-dir", dir, ...args], { env });
+      const response = await fetch(`${running.url}/api/v1/system/status`, { headers });
+      expect([args, env, response.status]).toEqual([args, env, expected]);
+      expect(await running.stop()).toBe(0);
+    }
+  });
+
   test("a bad port, a taken port and unknown drivers stop with a message, not a stack trace", async () => {
     const dir = await dataDir();
     for (const [args, message] of [

@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import type { TestNamespace } from "../../packages/drivers/test/netns.js";
 
 /** An iperf3 server in a namespace, a direct child of the test. */
@@ -33,17 +34,20 @@ export interface IperfResult {
   readonly bytes: number;
 }
 
-/** iperf3 from the client namespace; `download`: the server sends (-R). */
-export function iperf(
+const run = promisify(execFile);
+
+/** iperf3 from the client namespace; `download`: the server sends (-R). Asynchronous, so the test's HTTP client stays alive. */
+export async function iperf(
   ns: TestNamespace,
   target: string,
   options: { download: boolean; seconds?: number; bytes?: number; port?: number },
-): IperfResult {
+): Promise<IperfResult> {
   const args = ["-c", target, "-p", String(options.port ?? 5201), "-J"];
   if (options.bytes !== undefined) args.push("-n", String(options.bytes));
   else args.push("-t", String(options.seconds ?? 4), "-O", "1");
   if (options.download) args.push("-R");
-  const report = JSON.parse(ns.exec("iperf3", args)) as {
+  const { stdout } = await run("ip", ["netns", "exec", ns.name, "iperf3", ...args], { maxBuffer: 16 * 1024 * 1024 });
+  const report = JSON.parse(stdout) as {
     end: { sum_received: { bits_per_second: number; bytes: number }; sum_sent: { bytes: number } };
   };
   return { mbps: report.end.sum_received.bits_per_second / 1e6, bytes: report.end.sum_received.bytes };

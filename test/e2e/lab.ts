@@ -221,7 +221,10 @@ export function startWgClient(ns: TestNamespace, configText: string, name: strin
     if (Date.now() > deadline) throw new Error("client wireguard-go did not start");
     execFileSync("sleep", ["0.05"]);
   }
-  ns.exec("wg", ["setconf", name, "/dev/stdin"], stripped);
+  // a file, not /dev/stdin: wg cannot open a pipe or socket given as stdin through ip netns exec
+  const strippedFile = join(dir, "stripped.conf");
+  writeFileSync(strippedFile, stripped, { mode: 0o600 });
+  ns.exec("wg", ["setconf", name, strippedFile]);
   for (const a of address) ns.exec("ip", ["address", "add", a, "dev", name]);
   if (mtu) ns.exec("ip", ["link", "set", name, "mtu", mtu]);
   ns.exec("ip", ["link", "set", name, "up"]);

@@ -57,6 +57,7 @@ describe.skipIf(Boolean(skip)).each(["nftables", "iptables"] as const)("end to e
   });
 
   afterAll(async () => {
+    if (process.env.VPNCP_E2E_LOG) console.log(vpncp?.output());
     client?.stop();
     await iperfServer?.stop();
     const code = await vpncp?.stop();
@@ -98,7 +99,7 @@ describe.skipIf(Boolean(skip)).each(["nftables", "iptables"] as const)("end to e
     const listener = await startPeerListener(topology.internet, 8080);
     try {
       expect(connectFrom(topology.client, ADDRESSES.internet, 8080)).toBe("hello\n");
-      expect(listener.peers).toEqual([ADDRESSES.serverWan]);
+      await expect.poll(() => listener.peers).toEqual([ADDRESSES.serverWan]);
     } finally {
       await listener.stop();
     }
@@ -120,16 +121,16 @@ describe.skipIf(Boolean(skip)).each(["nftables", "iptables"] as const)("end to e
   });
 
   test("2: iperf3 through the tunnel holds b_download and b_upload within ±15%, and new rates hold without reconnecting", async () => {
-    const down = iperf(topology.client, ADDRESSES.internet, { download: true });
-    const up = iperf(topology.client, ADDRESSES.internet, { download: false });
+    const down = await iperf(topology.client, ADDRESSES.internet, { download: true });
+    const up = await iperf(topology.client, ADDRESSES.internet, { download: false });
     expect(within(down.mbps, 20, 0.15), `download ${down.mbps} Mbit/s`).toBe(true);
     expect(within(up.mbps, 10, 0.15), `upload ${up.mbps} Mbit/s`).toBe(true);
 
     const before = (await vpncp.api<Record<string, string>>("GET", "/api/v1/account/alice/dump")).body.msg;
     const edited = await vpncp.api<Record<string, string>>("PUT", "/api/v1/account/alice", { b_download: 40, b_upload: 25 });
     expect(edited.body.msg).toMatchObject({ b_download: "40", b_upload: "25" });
-    const down2 = iperf(topology.client, ADDRESSES.internet, { download: true });
-    const up2 = iperf(topology.client, ADDRESSES.internet, { download: false });
+    const down2 = await iperf(topology.client, ADDRESSES.internet, { download: true });
+    const up2 = await iperf(topology.client, ADDRESSES.internet, { download: false });
     expect(within(down2.mbps, 40, 0.15), `download after PUT ${down2.mbps} Mbit/s`).toBe(true);
     expect(within(up2.mbps, 25, 0.15), `upload after PUT ${up2.mbps} Mbit/s`).toBe(true);
     const after = (await vpncp.api<Record<string, string>>("GET", "/api/v1/account/alice/dump")).body.msg;
@@ -166,10 +167,10 @@ describe.skipIf(Boolean(skip)).each(["nftables", "iptables"] as const)("end to e
     await vpncp.api("PUT", "/api/v1/system/statistics/sample");
     const start = await today();
     const size = 30 * 1024 * 1024;
-    const received = iperf(topology.client, ADDRESSES.internet, { download: true, bytes: size });
+    const received = await iperf(topology.client, ADDRESSES.internet, { download: true, bytes: size });
     await vpncp.api("PUT", "/api/v1/system/statistics/sample");
     const middle = await today();
-    iperf(topology.client, ADDRESSES.internet, { download: false, bytes: size });
+    await iperf(topology.client, ADDRESSES.internet, { download: false, bytes: size });
     await vpncp.api("PUT", "/api/v1/system/statistics/sample");
     const end = await today();
     const downloaded = middle.traffic_download - start.traffic_download;

@@ -1,3 +1,6 @@
+export { ExecaRunner, type ExecaRunnerOptions } from "./command-runner/execa.js";
+export { FakeCommandRunner, type FakeResponder, type RecordedCommand } from "./command-runner/fake.js";
+export { createFakeDrivers, type FakeDrivers, fakeDriversModule } from "./fake-drivers-module.js";
 export {
   DRIVER_NAME as FAKE_FIREWALL_DRIVER_NAME,
   default as createFakeFirewall,
@@ -17,44 +20,6 @@ export {
   type NftablesOptions,
   renderNftRuleset,
 } from "./firewall/nftables.js";
-export {
-  default as createFakeWireGuardDriver,
-  type FakeWgInterface,
-  type FakeWgPeer,
-  FakeWireGuardDriver,
-  type FakeWireGuardOptions,
-  type SimulatedTraffic,
-} from "./wireguard/fake.js";
-export {
-  DRIVER_NAME as WIREGUARD_TOOLS_DRIVER_NAME,
-  default as createWireGuardToolsDriver,
-  parseWgDump,
-  renderSyncConf,
-  WireGuardToolsDriver,
-  type WireGuardToolsLogger,
-  type WireGuardToolsOptions,
-} from "./wireguard/wireguard-tools.js";
-export {
-  default as createFakeShaper,
-  FakeShaper,
-  type FakeShapedInterface,
-  type FakeShaperOptions,
-} from "./shaper/fake.js";
-export {
-  classIdOf,
-  DRIVER_NAME as TC_DRIVER_NAME,
-  default as createTcShaper,
-  formatTcRate,
-  ifbNameOf,
-  TcShaper,
-  type TcShaperLogger,
-  type TcShaperOptions,
-  UNLIMITED_MBIT,
-} from "./shaper/tc.js";
-export { createFakeDrivers, type FakeDrivers, fakeDriversModule } from "./fake-drivers-module.js";
-export { type SystemDriversOptions, systemDriversModule } from "./system-drivers-module.js";
-export { ExecaRunner, type ExecaRunnerOptions } from "./command-runner/execa.js";
-export { type FakeResponder, FakeCommandRunner, type RecordedCommand } from "./command-runner/fake.js";
 export {
   DRIVER_NAME as FAKE_IKEV2_DRIVER_NAME,
   default as createFakeIkev2,
@@ -78,3 +43,38 @@ export {
   type StrongSwanOptions,
   serverOfConnection,
 } from "./ikev2/strongswan.js";
+export {
+  default as createFakeShaper,
+  type FakeShapedInterface,
+  FakeShaper,
+  type FakeShaperOptions,
+} from "./shaper/fake.js";
+export {
+  classIdOf,
+  DRIVER_NAME as TC_DRIVER_NAME,
+  default as createTcShaper,
+  formatTcRate,
+  ifbNameOf,
+  TcShaper,
+  type TcShaperLogger,
+  type TcShaperOptions,
+  UNLIMITED_MBIT,
+} from "./shaper/tc.js";
+export { type SystemDriversOptions, systemDriversModule } from "./system-drivers-module.js";
+export {
+  default as createFakeWireGuardDriver,
+  type FakeWgInterface,
+  type FakeWgPeer,
+  FakeWireGuardDriver,
+  type FakeWireGuardOptions,
+  type SimulatedTraffic,
+} from "./wireguard/fake.js";
+export {
+  DRIVER_NAME as WIREGUARD_TOOLS_DRIVER_NAME,
+  default as createWireGuardToolsDriver,
+  parseWgDump,
+  renderSyncConf,
+  WireGuardToolsDriver,
+  type WireGuardToolsLogger,
+  type WireGuardToolsOptions,
+} from "./wireguard/wireguard-tools.js";

@@ -32,6 +32,8 @@ export interface IperfResult {
   readonly mbps: number;
   /** Bytes the receiver got. */
   readonly bytes: number;
+  /** TCP segments the sender sent again (they are traffic too, but not in `bytes`). */
+  readonly retransmits: number;
 }
 
 const run = promisify(execFile);
@@ -40,15 +42,21 @@ const run = promisify(execFile);
 export async function iperf(
   ns: TestNamespace,
   target: string,
-  options: { download: boolean; seconds?: number; bytes?: number; port?: number },
+  options: { download: boolean; seconds?: number; bytes?: number; port?: number; bind?: string; bitrate?: string },
 ): Promise<IperfResult> {
   const args = ["-c", target, "-p", String(options.port ?? 5201), "-J"];
   if (options.bytes !== undefined) args.push("-n", String(options.bytes));
   else args.push("-t", String(options.seconds ?? 4), "-O", "1");
   if (options.download) args.push("-R");
+  if (options.bind) args.push("-B", options.bind);
+  if (options.bitrate) args.push("-b", options.bitrate);
   const { stdout } = await run("ip", ["netns", "exec", ns.name, "iperf3", ...args], { maxBuffer: 16 * 1024 * 1024 });
   const report = JSON.parse(stdout) as {
-    end: { sum_received: { bits_per_second: number; bytes: number }; sum_sent: { bytes: number } };
+    end: { sum_received: { bits_per_second: number; bytes: number }; sum_sent: { bytes: number; retransmits?: number } };
   };
-  return { mbps: report.end.sum_received.bits_per_second / 1e6, bytes: report.end.sum_received.bytes };
+  return {
+    mbps: report.end.sum_received.bits_per_second / 1e6,
+    bytes: report.end.sum_received.bytes,
+    retransmits: report.end.sum_sent.retransmits ?? 0,
+  };
 }

@@ -62,7 +62,7 @@ describe.skipIf(Boolean(skip)).each(["nftables", "iptables"] as const)("end to e
     await iperfServer?.stop();
     const code = await vpncp?.stop();
     topology?.dispose();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir && !process.env.VPNCP_E2E_KEEP) rmSync(dataDir, { recursive: true, force: true });
     expect(code).toBe(0);
   });
 

@@ -63,7 +63,10 @@ describe.skipIf(Boolean(skip))("end to end over IKEv2 (strongSwan)", () => {
   });
 
   test("certificates, a server with ikev2 on and an account, all through the API", async () => {
-    const generatedCa = await vpncp.api("PUT", "/api/v1/ikev2/generate_ca_rsa", { ca_common_name: "vpncp e2e CA", ca_organization: "vpncp" });
+    const generatedCa = await vpncp.api("PUT", "/api/v1/ikev2/generate_ca_rsa", {
+      ca_common_name: "vpncp e2e CA",
+      ca_organization: "vpncp",
+    });
     expect(generatedCa.body.status).toBe("success");
     const generated = await vpncp.api("PUT", "/api/v1/ikev2/generate_server_rsa", { server_ip: ADDRESSES.serverPublic });
     expect(generated.body.status).toBe("success");
@@ -76,7 +79,12 @@ describe.skipIf(Boolean(skip))("end to end over IKEv2 (strongSwan)", () => {
       ikev2: 1,
     });
     expect(server.body).toMatchObject({ status: "success", msg: { ikev2: true } });
-    const account = await vpncp.api<Record<string, string>>("POST", "/api/v1/account", { wg_name: "ike", name: "bob", username: "bob_u", password: PASSWORD });
+    const account = await vpncp.api<Record<string, string>>("POST", "/api/v1/account", {
+      wg_name: "ike",
+      name: "bob",
+      username: "bob_u",
+      password: PASSWORD,
+    });
     expect(account.body.msg).toMatchObject({ allowed_IPs: VIP, username: "bob_u" });
     ca = caFromSswan((await vpncp.api<string>("GET", "/api/v1/account/bob/ikev2_profile")).body.msg);
     expect(ca).toMatchObject({ remoteId: ADDRESSES.serverPublic, username: "bob_u" });
@@ -125,7 +133,10 @@ describe.skipIf(Boolean(skip))("end to end over IKEv2 (strongSwan)", () => {
     const downloaded = middle.traffic_download - start.traffic_download;
     const uploaded = end.traffic_upload - middle.traffic_upload;
     // paced (-b): IKEv2 traffic is not shaped here, and drops would add retransmissions the receiver never counts
-    expect(Math.abs(downloaded - down.bytes) <= down.bytes * 0.05, `download counted ${downloaded} for ${down.bytes} (${down.retransmits} retransmits)`).toBe(true);
+    expect(
+      Math.abs(downloaded - down.bytes) <= down.bytes * 0.05,
+      `download counted ${downloaded} for ${down.bytes} (${down.retransmits} retransmits)`,
+    ).toBe(true);
     expect(Math.abs(uploaded - size) <= size * 0.05, `upload counted ${uploaded} for ${size}`).toBe(true);
   });
 

@@ -14,6 +14,8 @@ export interface AccessHashEntry {
 }
 
 const PREFIX = "auth:hashes";
+/** How long the list of hashes is trusted before it is read again (hashes made or deleted offline by `vpncp hash`). */
+const LIST_TTL_MS = 2_000;
 const HASH_RE = /^[0-9a-f]{80}$/;
 
 function digestOf(hash: string): string {
@@ -36,6 +38,7 @@ export class AccessHashService {
   readonly #storage: Storage;
   readonly #clock: Clock;
   #entries: AccessHashEntry[] | null = null;
+  #readAt = 0;
 
   constructor(@inject(TYPES.Storage) storage: Storage, @inject(TYPES.Clock) clock: Clock) {
     this.#storage = storage;
@@ -43,7 +46,8 @@ export class AccessHashService {
   }
 
   async list(): Promise<AccessHashEntry[]> {
-    if (!this.#entries) {
+    if (!this.#entries || Date.now() - this.#readAt > LIST_TTL_MS) {
+      this.#readAt = Date.now();
       const keys = await this.#storage.getKeys(PREFIX);
       const items = await this.#storage.getItems(keys);
       this.#entries = items.map((i) => i.value as AccessHashEntry).filter((e) => e && typeof e.digest === "string");

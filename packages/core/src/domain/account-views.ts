@@ -1,5 +1,5 @@
 import { inject, injectable } from "inversify";
-import { TYPES } from "../di/ids.js";
+import { type Clock, TYPES } from "../di/ids.js";
 import { VpncpError } from "../errors.js";
 import type { VpncpOptions } from "../model/options.js";
 import type { AccountRecord, ServerRecord } from "../model/records.js";
@@ -55,6 +55,7 @@ export class AccountViews {
   readonly #ikev2Settings: Ikev2Settings;
   readonly #system: SystemService;
   readonly #timezone: string;
+  readonly #clock: Clock;
 
   constructor(
     @inject(Inventory) inventory: Inventory,
@@ -65,7 +66,9 @@ export class AccountViews {
     @inject(Ikev2Settings) ikev2Settings: Ikev2Settings,
     @inject(SystemService) system: SystemService,
     @inject(TYPES.Options) options: VpncpOptions,
+    @inject(TYPES.Clock) clock: Clock,
   ) {
+    this.#clock = clock;
     this.#inventory = inventory;
     this.#wg = wg;
     this.#firewall = firewall;
@@ -161,7 +164,7 @@ export class AccountViews {
   }
 
   /** Peers whose latest handshake is within `wireguard_handshake_uptime` seconds. */
-  async wireguardOnline(now = new Date()): Promise<WireguardOnline[]> {
+  async wireguardOnline(now = this.#clock.now()): Promise<WireguardOnline[]> {
     const uptime = this.#system.config.wireguardHandshakeUptime;
     const nowSeconds = Math.floor(now.getTime() / 1000);
     const out: WireguardOnline[] = [];

@@ -121,7 +121,7 @@ export class Ikev2Service {
     if (!ca) throw new VpncpError("CA_MISSING");
     const domain = opt(input.domain) ?? "";
     const ip = opt(input.ip) ?? "";
-    if (domain === "" && ip === "") throw new VpncpError("COMMON_NAME_REQUIRED");
+    if (domain === "" && ip === "" && !isGiven(input.ipv6) && !isGiven(input.commonName)) throw new VpncpError("COMMON_NAME_REQUIRED");
     const material = await generateServerCertificate({
       ca,
       domain,

@@ -89,9 +89,9 @@ export class SystemService {
     };
   }
 
-  /** Re-applies everything from storage; refused while the last apply failed and is being retried. */
+  /** Re-applies everything from storage; refused while a reload is already under way. */
   async reload(): Promise<void> {
-    if (!this.#inventory.loaded) throw new VpncpError("STATUS_NOT_OK");
+    if (!this.#inventory.loaded || this.#reconciler.status.startsWith("Loading")) throw new VpncpError("STATUS_NOT_OK");
     await this.#reconciler.reload();
   }
 

@@ -252,8 +252,8 @@ describe.each(TRANSPORTS)("API-EXTENDED endpoints (%s)", (kind: TransportKind) =
       expect(empty.body).toEqual({ error: "", msg: [], status: "success" });
       const peer10 = h.vpncp.accounts.get("peer_10");
       const telefon = h.vpncp.accounts.get("ruslan_telefon");
-      // the online list measures handshakes against the host's time
-      const now = Math.floor(Date.now() / 1000);
+      // the online list measures handshakes against the installation's clock
+      const now = Math.floor(h.clock.now().getTime() / 1000);
       h.drivers.wireguard.simulateTraffic("wg0", peer10.publicKey, {
         latestHandshake: now - 10,
         endpoint: "79.184.218.180:47471",

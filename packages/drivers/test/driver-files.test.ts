@@ -8,7 +8,7 @@ import { describe, expect, test } from "vitest";
 // one contract suite per port.
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const PORTS = ["command-runner", "firewall", "ikev2", "shaper", "wireguard"];
-const HELPERS = new Set(["vici.ts", "spec.ts"]);
+const HELPERS = new Set(["vici.ts", "spec.ts", "checks.ts"]);
 
 describe("driver files", () => {
   test("one folder per port under src/", () => {

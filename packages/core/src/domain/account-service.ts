@@ -303,7 +303,8 @@ export class AccountService {
   }
 
   #publicKeyInUse(server: ServerRecord, publicKey: string, self: AccountRecord | null): boolean {
-    return this.#inventory.accountsOf(server.name).some((a) => a.publicKey === publicKey && a.name !== self?.name);
+    const owner = this.#inventory.accountByPublicKey(server.name, publicKey);
+    return owner !== undefined && owner.name !== self?.name;
   }
 }
 

@@ -96,37 +96,33 @@ export class AccountViews {
     return renderQrPng(this.configText(name));
   }
 
-  /** The strongSwan Android profile (.sswan). */
-  ikev2Profile(name: string): string {
+  /** What both IKEv2 profiles say about the account and the server it dials. */
+  #profile(name: string) {
     const { account, server } = this.#find(name);
-    const ca = this.#ikev2Settings.ca;
     const certificate = this.#ikev2Settings.server;
     const serverId = certificate?.domain || certificate?.ip || server.endpoint || server.externalIp;
-    return renderSswanProfile({
-      uuid: account.uuid,
-      name: serverId,
-      serverAddress: server.endpoint || certificate?.domain || server.externalIp,
-      serverId,
-      caCertificatePem: ca?.certificatePem ?? "",
-      username: account.username,
-    });
+    return {
+      account,
+      input: {
+        uuid: account.uuid,
+        name: serverId,
+        serverAddress: server.endpoint || certificate?.domain || server.externalIp,
+        serverId,
+        caCertificatePem: this.#ikev2Settings.ca?.certificatePem ?? "",
+        username: account.username,
+      },
+    };
+  }
+
+  /** The strongSwan Android profile (.sswan). */
+  ikev2Profile(name: string): string {
+    return renderSswanProfile(this.#profile(name).input);
   }
 
   /** The Apple .mobileconfig profile. */
   ikev2Mobileconfig(name: string): string {
-    const { account, server } = this.#find(name);
-    const ca = this.#ikev2Settings.ca;
-    const certificate = this.#ikev2Settings.server;
-    const serverId = certificate?.domain || certificate?.ip || server.endpoint || server.externalIp;
-    return renderMobileconfig({
-      uuid: account.uuid,
-      name: serverId,
-      serverAddress: server.endpoint || certificate?.domain || server.externalIp,
-      serverId,
-      caCertificatePem: ca?.certificatePem ?? "",
-      username: account.username,
-      password: account.password,
-    });
+    const { account, input } = this.#profile(name);
+    return renderMobileconfig({ ...input, password: account.password });
   }
 
   /** "0.0.0.0/0 -> 10.0.105.18 MARK 0x6d Pkt:0 Bytes:0\n…" from the firewall in use. */

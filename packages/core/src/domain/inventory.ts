@@ -16,6 +16,8 @@ interface ServerEntry {
   pool4: IpPool;
   pool6: IpPool | null;
   accounts: Set<string>;
+  /** Public key → account name: the uniqueness check of a change need not scan every account of the server. */
+  publicKeys: Map<string, string>;
 }
 
 /**
@@ -104,6 +106,12 @@ export class Inventory {
     return this.#servers.get(serverName)?.accounts.size ?? 0;
   }
 
+  /** The account of this server holding this public key, if any. */
+  accountByPublicKey(serverName: string, publicKey: string): AccountRecord | undefined {
+    const name = this.#servers.get(serverName)?.publicKeys.get(publicKey);
+    return name === undefined ? undefined : this.#accounts.get(name);
+  }
+
   accountByUsername(username: string): AccountRecord | undefined {
     const name = this.#usernames.get(username);
     return name === undefined ? undefined : this.#accounts.get(name);
@@ -175,13 +183,14 @@ export class Inventory {
       pool4: new IpPool(cidr4),
       pool6: cidr6 ? new IpPool(cidr6) : null,
       accounts,
+      publicKeys: new Map(),
     };
     this.#servers.set(record.name, entry);
     this.#interfaces.set(record.interfaceName, record.name);
     this.#ports.set(record.listenPort, record.name);
     for (const name of accounts) {
       const account = this.#accounts.get(name);
-      if (account) this.#reserveAddresses(entry, account);
+      if (account) this.#attachAccount(entry, account);
     }
   }
 
@@ -191,7 +200,9 @@ export class Inventory {
     if (this.#ports.get(record.listenPort) === record.name) this.#ports.delete(record.listenPort);
   }
 
-  #reserveAddresses(entry: ServerEntry, account: AccountRecord): void {
+  /** Reserves the account's addresses in its server's pools and indexes its public key there. */
+  #attachAccount(entry: ServerEntry, account: AccountRecord): void {
+    entry.publicKeys.set(account.publicKey, account.name);
     entry.pool4.reserve(account.allowedIp);
     if (account.allowedIpv6) entry.pool6?.reserve(account.allowedIpv6);
   }
@@ -203,7 +214,7 @@ export class Inventory {
     const entry = this.#servers.get(record.wgName);
     if (entry) {
       entry.accounts.add(record.name);
-      this.#reserveAddresses(entry, record);
+      this.#attachAccount(entry, record);
     }
   }
 
@@ -214,6 +225,7 @@ export class Inventory {
     const entry = this.#servers.get(record.wgName);
     if (entry) {
       entry.accounts.delete(record.name);
+      if (entry.publicKeys.get(record.publicKey) === record.name) entry.publicKeys.delete(record.publicKey);
       entry.pool4.release(record.allowedIp);
       if (record.allowedIpv6) entry.pool6?.release(record.allowedIpv6);
     }

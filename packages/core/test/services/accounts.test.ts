@@ -1,7 +1,7 @@
 import { derivePublicKey, generateKeyPair } from "@vpncp/core";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { ERRORS, type ErrorCode } from "../../src/errors.js";
-import { type Harness, startHarness } from "./harness.js";
+import type { ErrorCode } from "../../src/errors.js";
+import { expectError, type Harness, startHarness } from "./harness.js";
 
 let h: Harness;
 beforeEach(async () => {
@@ -10,10 +10,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await h.close();
 });
-
-async function expectError(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
-  await expect(promise).rejects.toMatchObject({ code, message: ERRORS[code].message });
-}
 
 describe("account ADD", () => {
   test("with only wg_name, every other field is generated unique, and the system holds the account", async () => {

@@ -2,7 +2,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFakeDrivers, type FakeDrivers, fakeDriversModule } from "@vpncp/drivers";
-import { type Clock, createVpncp, type Vpncp } from "../../src/index.js";
+import { expect } from "vitest";
+import { type Clock, createVpncp, ERRORS, type ErrorCode, type Vpncp } from "../../src/index.js";
+
+/** The promise fails with the documented sentence of `code`. */
+export async function expectError(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
+  await expect(promise).rejects.toMatchObject({ code, message: ERRORS[code].message });
+}
 
 export interface Harness {
   readonly vpncp: Vpncp;

@@ -17,6 +17,7 @@ import type {
   MarkRuleState,
   NatRuleState,
 } from "@vpncp/core";
+import { firewallChecks, markRuleState } from "./checks.js";
 
 export const DRIVER_NAME = "fake";
 
@@ -38,25 +39,27 @@ interface Counter {
 type ElementMaps = Record<"down4" | "up4" | "down6" | "up6", Map<string, Counter>>;
 const ELEMENT_MAPS = ["down4", "up4", "down6", "up6"] as const;
 
-function canonicalIp(address: string): string {
-  return isIPv6(address) ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
-}
+const { canonicalIp } = firewallChecks(DRIVER_NAME);
 
 function emptyElements(): ElementMaps {
   return { down4: new Map(), up4: new Map(), down6: new Map(), up6: new Map() };
 }
 
+/** The map elements (map, canonical address) an account holds. */
+function elementKeys(account: FirewallAccountSpec): Array<[keyof ElementMaps, string]> {
+  const keys: Array<[keyof ElementMaps, string]> = [
+    ["down4", account.ipv4],
+    ["up4", account.ipv4],
+  ];
+  if (account.ipv6) {
+    const v6 = canonicalIp(account.ipv6);
+    keys.push(["down6", v6], ["up6", v6]);
+  }
+  return keys;
+}
+
 function markRule(map: keyof ElementMaps, address: string, counter: Counter): MarkRuleState {
-  const any = map.endsWith("6") ? "::/0" : "0.0.0.0/0";
-  const down = map.startsWith("down");
-  return {
-    mark: counter.mark,
-    direction: down ? "down" : "up",
-    source: down ? any : address,
-    destination: down ? address : any,
-    packets: counter.packets,
-    bytes: counter.bytes,
-  };
+  return markRuleState(map.startsWith("down") ? "down" : "up", map.endsWith("6") ? 6 : 4, address, counter);
 }
 
 export class FakeFirewall implements FirewallPort {
@@ -131,24 +134,35 @@ export class FakeFirewall implements FirewallPort {
     this.#calls.updateAccounts += 1;
     if (!this.#applied) throw new Error("[vpncp] [fake] the firewall state is not applied; apply the state first");
     const accounts = this.#applied.accounts;
-    for (const account of [...change.remove, ...change.upsert]) accounts.delete(account.mark);
-    for (const account of change.upsert) accounts.set(account.mark, { ...account });
-    this.#elements = this.#elementsOf(accounts, this.#elements);
+    // Only the elements of the marks in the change are touched (one change costs the same at 10 or 10,000 accounts).
+    const released = new Map<string, Counter>();
+    for (const account of [...change.remove, ...change.upsert]) {
+      const applied = accounts.get(account.mark);
+      if (!applied) continue;
+      for (const [map, address] of elementKeys(applied)) {
+        const counter = this.#elements[map].get(address);
+        if (counter?.mark !== applied.mark) continue;
+        this.#elements[map].delete(address);
+        released.set(`${map} ${address}`, counter);
+      }
+      accounts.delete(account.mark);
+    }
+    for (const account of change.upsert) {
+      accounts.set(account.mark, { ...account });
+      for (const [map, address] of elementKeys(account)) {
+        const old = released.get(`${map} ${address}`) ?? this.#elements[map].get(address);
+        this.#elements[map].set(address, old && old.mark === account.mark ? old : { mark: account.mark, packets: 0, bytes: 0 });
+      }
+    }
   }
 
   /** Elements of these accounts; an element that keeps its address and mark keeps its counter. */
   #elementsOf(accounts: Map<number, FirewallAccountSpec>, previous: ElementMaps): ElementMaps {
     const next = emptyElements();
-    const keep = (map: keyof ElementMaps, address: string, mark: number) => {
-      const old = previous[map].get(address);
-      next[map].set(address, old && old.mark === mark ? old : { mark, packets: 0, bytes: 0 });
-    };
     for (const account of accounts.values()) {
-      keep("down4", account.ipv4, account.mark);
-      keep("up4", account.ipv4, account.mark);
-      if (account.ipv6) {
-        keep("down6", canonicalIp(account.ipv6), account.mark);
-        keep("up6", canonicalIp(account.ipv6), account.mark);
+      for (const [map, address] of elementKeys(account)) {
+        const old = previous[map].get(address);
+        next[map].set(address, old && old.mark === account.mark ? old : { mark: account.mark, packets: 0, bytes: 0 });
       }
     }
     return next;

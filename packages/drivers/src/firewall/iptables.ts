@@ -26,6 +26,7 @@ import {
   type MarkRuleState,
   type NatRuleState,
 } from "@vpncp/core";
+import { ANY, type Family, firewallChecks } from "./checks.js";
 
 export const DRIVER_NAME = "iptables";
 
@@ -39,46 +40,15 @@ export interface IptablesOptions {
   readonly manageForwarding?: boolean;
 }
 
-type Family = 4 | 6;
 const FAMILIES: readonly Family[] = [4, 6];
 type Table = "mangle" | "nat" | "filter";
 /** Account rules of one family: comment → rule spec (chain and matches), in iptables-save's own form. */
 type AccountRules = Map<string, string>;
 type Mirror = Record<Family, AccountRules>;
 
-const ANY: Record<Family, string> = { 4: "0.0.0.0/0", 6: "::/0" };
 const HOST: Record<Family, number> = { 4: 32, 6: 128 };
 
-function driverError(message: string): Error {
-  return new Error(`[vpncp] [${DRIVER_NAME}] ${message}`);
-}
-
-function canonicalIp(address: string): string {
-  if (isIPv4(address)) return address;
-  if (isIPv6(address)) return new URL(`http://[${address}]/`).hostname.slice(1, -1);
-  throw driverError(`invalid IP address: ${JSON.stringify(address)}`);
-}
-
-// Everything below ends up in an iptables-restore script, so it is checked before it gets there.
-function checkName(kind: string, value: string, pattern: RegExp): string {
-  if (!pattern.test(value)) throw driverError(`invalid ${kind}: ${JSON.stringify(value)}`);
-  return value;
-}
-const ifname = (value: string) => checkName("interface name", value, /^[A-Za-z0-9_.-]{1,15}$/);
-const serverName = (value: string) => checkName("server name", value, /^[A-Za-z0-9_-]{1,100}$/);
-
-function subnet(value: string, family: Family): string {
-  const [address = "", length = "", ...rest] = value.split("/");
-  const ok =
-    rest.length === 0 && (family === 4 ? isIPv4(address) : isIPv6(address)) && /^\d{1,3}$/.test(length) && Number(length) <= HOST[family];
-  if (!ok) throw driverError(`invalid IPv${family} subnet: ${JSON.stringify(value)}`);
-  return `${canonicalIp(address)}/${Number(length)}`;
-}
-
-function markHex(mark: number): string {
-  if (!Number.isInteger(mark) || mark < 1 || mark > 0xffff) throw driverError(`invalid mark: ${mark}`);
-  return mark.toString(16);
-}
+const { error: driverError, canonicalIp, checkName, ifname, serverName, subnet, markHex } = firewallChecks(DRIVER_NAME);
 
 interface Chains {
   readonly up: string;

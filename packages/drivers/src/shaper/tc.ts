@@ -593,6 +593,20 @@ function hex(n: number): string {
   return n.toString(16);
 }
 
+function classLine(verb: "add" | "change", dev: string, parent: string, minor: number, rate: number): string {
+  return `class ${verb} dev ${dev} parent ${parent} classid 1:${hex(minor)} htb rate ${rateArg(rate)} ceil ${rateArg(rate)} quantum ${quantumOf(rate)}`;
+}
+
+function nodeLine(ifb: string, verb: "add" | "replace", n: UploadNode): string {
+  const f = familyArgs(n.address.family);
+  return `filter ${verb} dev ${ifb} parent 1: protocol ${f.protocol} prio ${f.prio} handle ${hex(n.table)}:${hex(n.bucket)}:${hex(n.node)} u32 ht ${hex(n.table)}:${hex(n.bucket)}: match ${f.match} src ${formatAddress(n.address.family, n.address.value)}/${BITS[n.address.family]} flowid 1:${hex(n.minor)}`;
+}
+
+function nodeDeleteLine(ifb: string, n: UploadNode): string {
+  const f = familyArgs(n.address.family);
+  return `filter del dev ${ifb} parent 1: protocol ${f.protocol} prio ${f.prio} handle ${hex(n.table)}:${hex(n.bucket)}:${hex(n.node)} u32`;
+}
+
 interface Plan {
   readonly ip: string[];
   readonly tc: string[];
@@ -632,9 +646,8 @@ function plan(state: InterfaceState, wanted: Wanted): Plan {
     const next = new Map<number, ClassRate>();
     for (const [minor, { parent, rate }] of classes) {
       const now = existing.get(minor);
-      const args = `dev ${dev} parent ${parent} classid 1:${hex(minor)} htb rate ${rateArg(rate)} ceil ${rateArg(rate)} quantum ${quantumOf(rate)}`;
-      if (!now) tc.push(`class add ${args}`);
-      else if (now.rate !== rate || now.ceil !== rate) tc.push(`class change ${args}`);
+      if (!now) tc.push(classLine("add", dev, parent, minor, rate));
+      else if (now.rate !== rate || now.ceil !== rate) tc.push(classLine("change", dev, parent, minor, rate));
       next.set(minor, { rate, ceil: rate });
     }
     // After the filters: HTB refuses to delete a class a filter still points to.
@@ -663,10 +676,6 @@ function plan(state: InterfaceState, wanted: Wanted): Plan {
     }
   }
   const tableOf = (address: Address) => wanted.tables.find((t) => contains(t.subnet, address));
-  const nodeLine = (verb: string, n: UploadNode) => {
-    const f = familyArgs(n.address.family);
-    return `filter ${verb} dev ${ifb} parent 1: protocol ${f.protocol} prio ${f.prio} handle ${hex(n.table)}:${hex(n.bucket)}:${hex(n.node)} u32 ht ${hex(n.table)}:${hex(n.bucket)}: match ${f.match} src ${formatAddress(n.address.family, n.address.value)}/${BITS[n.address.family]} flowid 1:${hex(n.minor)}`;
-  };
   const deletes: string[] = [];
   const replaces: string[] = [];
   const adds: string[] = [];
@@ -677,15 +686,12 @@ function plan(state: InterfaceState, wanted: Wanted): Plan {
     const key = addressKey(node.address);
     const route = wanted.routes.get(key);
     if (!route || seen.has(key) || tableOf(node.address)?.id !== node.table || bucketOf(node.address) !== node.bucket) {
-      const f = familyArgs(node.address.family);
-      deletes.push(
-        `filter del dev ${ifb} parent 1: protocol ${f.protocol} prio ${f.prio} handle ${hex(node.table)}:${hex(node.bucket)}:${hex(node.node)} u32`,
-      );
+      deletes.push(nodeDeleteLine(ifb, node));
       continue;
     }
     seen.add(key);
     const kept = { ...node, minor: route.minor };
-    if (node.minor !== route.minor) replaces.push(nodeLine("replace", kept));
+    if (node.minor !== route.minor) replaces.push(nodeLine(ifb, "replace", kept));
     nodes.push(kept);
     const slot = `${node.table}:${node.bucket}`;
     used.set(slot, (used.get(slot) ?? new Set()).add(node.node));
@@ -702,7 +708,7 @@ function plan(state: InterfaceState, wanted: Wanted): Plan {
     if (id > MAX_NODE) throw fail(`more than ${MAX_NODE} addresses of ${subnetText(table.subnet)} end in .${bucket}`);
     used.set(slot, taken.add(id));
     const node = { table: table.id, bucket, node: id, address: route.address, minor: route.minor };
-    adds.push(nodeLine("add", node));
+    adds.push(nodeLine(ifb, "add", node));
     nodes.push(node);
   }
   tc.push(...deletes, ...replaces, ...adds, ...later);
@@ -733,6 +739,143 @@ function plan(state: InterfaceState, wanted: Wanted): Plan {
   return { ip, tc, next };
 }
 
+// ---------------------------------------------------------------- account changes from the mirror
+
+/**
+ * What this driver last wrote to one interface, with the indexes an account change needs,
+ * so that a change plans only the accounts in it: the 10,000th account costs what the 10th did.
+ */
+interface Mirror {
+  readonly state: InterfaceState;
+  readonly download: Map<number, ClassRate>;
+  readonly upload: Map<number, ClassRate>;
+  /** Upload filters by address key. */
+  readonly nodes: Map<string, UploadNode>;
+  /** Class minor → address keys of its filters. */
+  readonly nodesOf: Map<number, Set<string>>;
+  /** "table:bucket" → node ids in use. */
+  readonly slots: Map<string, Set<number>>;
+}
+
+function slotOf(node: { table: number; bucket: number }): string {
+  return `${node.table}:${node.bucket}`;
+}
+
+function indexNode(mirror: Mirror, key: string, node: UploadNode): void {
+  mirror.nodes.set(key, node);
+  const keys = mirror.nodesOf.get(node.minor) ?? new Set<string>();
+  mirror.nodesOf.set(node.minor, keys.add(key));
+  const slot = slotOf(node);
+  mirror.slots.set(slot, (mirror.slots.get(slot) ?? new Set<number>()).add(node.node));
+}
+
+function unindexNode(mirror: Mirror, key: string, node: UploadNode): void {
+  mirror.nodes.delete(key);
+  mirror.nodesOf.get(node.minor)?.delete(key);
+  mirror.slots.get(slotOf(node))?.delete(node.node);
+}
+
+/** The mirror of a state a full plan left (one node per address, the layout intact). */
+function mirrorOf(state: InterfaceState): Mirror {
+  const mirror: Mirror = {
+    state,
+    download: new Map(state.download),
+    upload: new Map(state.upload),
+    nodes: new Map(),
+    nodesOf: new Map(),
+    slots: new Map(),
+  };
+  for (const node of state.nodes) indexNode(mirror, addressKey(node.address), node);
+  return mirror;
+}
+
+/** The state a full plan starts from (when an account change needs a new hash table). */
+function stateOf(mirror: Mirror): InterfaceState {
+  return { ...mirror.state, download: mirror.download, upload: mirror.upload, nodes: [...mirror.nodes.values()] };
+}
+
+/**
+ * The `tc -batch` lines of an account change, planned from the mirror for the marks in the
+ * change only, and the mirror updated to match (it is only kept when the batch succeeds).
+ * Null when an address lies outside every hash table: that changes the layout (full plan).
+ * Same lines and order as the full plan: class adds/changes, filter deletes, replaces and
+ * adds, then class deletes (HTB refuses to delete a class a filter points to).
+ */
+function planAccountChange(mirror: Mirror, change: ShaperAccountChange): string[] | null {
+  const { name, ifb, tables } = mirror.state;
+  // first every check, so that a refused change leaves the mirror as it was
+  const final = new Map<number, { rates: AccountRates; addresses: Address[] } | null>();
+  for (const account of change.remove) {
+    assertMark(account.mark);
+    final.set(account.mark, null);
+  }
+  for (const account of change.upsert) final.set(account.mark, { rates: accountRates(account), addresses: accountAddresses(account) });
+  const routes = new Map<string, Route & { table: HashTable }>();
+  for (const [minor, wanted] of final) {
+    for (const address of wanted?.addresses ?? []) {
+      const table = tables.find((t) => contains(t.subnet, address));
+      if (!table) return null;
+      routes.set(addressKey(address), { address, minor, table });
+    }
+  }
+
+  const tc: string[] = [];
+  const later: string[] = [];
+  const devices = [
+    { dev: name, classes: mirror.download, pick: (r: AccountRates) => r.download },
+    { dev: ifb, classes: mirror.upload, pick: (r: AccountRates) => r.upload },
+  ];
+  for (const { dev, classes, pick } of devices) {
+    for (const [minor, wanted] of final) {
+      const now = classes.get(minor);
+      if (wanted === null) {
+        if (now) later.push(`class del dev ${dev} classid 1:${hex(minor)}`);
+        classes.delete(minor);
+        continue;
+      }
+      const rate = pick(wanted.rates);
+      if (!now) tc.push(classLine("add", dev, "1:1", minor, rate));
+      else if (now.rate !== rate || now.ceil !== rate) tc.push(classLine("change", dev, "1:1", minor, rate));
+      classes.set(minor, { rate, ceil: rate });
+    }
+  }
+
+  const deletes: string[] = [];
+  const replaces: string[] = [];
+  const adds: string[] = [];
+  // filters of the changed marks at addresses they no longer have
+  for (const minor of final.keys()) {
+    for (const key of [...(mirror.nodesOf.get(minor) ?? [])]) {
+      const node = mirror.nodes.get(key);
+      if (!node || routes.has(key)) continue;
+      deletes.push(nodeDeleteLine(ifb, node));
+      unindexNode(mirror, key, node);
+    }
+  }
+  for (const [key, route] of routes) {
+    const node = mirror.nodes.get(key);
+    if (node) {
+      // an address that moves to another account keeps its filter, pointed at the new class
+      if (node.minor === route.minor) continue;
+      const kept = { ...node, minor: route.minor };
+      replaces.push(nodeLine(ifb, "replace", kept));
+      unindexNode(mirror, key, node);
+      indexNode(mirror, key, kept);
+      continue;
+    }
+    const bucket = bucketOf(route.address);
+    const taken = mirror.slots.get(slotOf({ table: route.table.id, bucket })) ?? new Set<number>();
+    let id = 1;
+    while (taken.has(id)) id++;
+    if (id > MAX_NODE) throw fail(`more than ${MAX_NODE} addresses of ${subnetText(route.table.subnet)} end in .${bucket}`);
+    const added = { table: route.table.id, bucket, node: id, address: route.address, minor: route.minor };
+    adds.push(nodeLine(ifb, "add", added));
+    indexNode(mirror, key, added);
+  }
+  tc.push(...deletes, ...replaces, ...adds, ...later);
+  return tc;
+}
+
 // ---------------------------------------------------------------- the driver
 
 /** Shapes WireGuard interfaces with tc/HTB (download) and IFB + hashed u32 (upload). */
@@ -741,7 +884,7 @@ export class TcShaper implements ShaperPort {
   readonly #runner: CommandRunner;
   readonly #logger: TcShaperLogger | undefined;
   /** What this driver last wrote, per interface; dropped when a batch fails (then re-read). */
-  readonly #mirror = new Map<string, InterfaceState>();
+  readonly #mirror = new Map<string, Mirror>();
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: TcShaperOptions) {
@@ -774,7 +917,7 @@ export class TcShaper implements ShaperPort {
         plans.flatMap((p) => p.ip),
         plans.flatMap((p) => p.tc),
       );
-      for (const p of plans) this.#mirror.set(p.next.name, p.next);
+      for (const p of plans) this.#mirror.set(p.next.name, mirrorOf(p.next));
       this.#logger?.info(
         `[${DRIVER_NAME}] applied ${names.join(", ") || "no interfaces"} (${plans.reduce((n, p) => n + p.tc.length, 0)} tc commands)`,
       );
@@ -784,7 +927,24 @@ export class TcShaper implements ShaperPort {
   updateAccounts(name: string, change: ShaperAccountChange): Promise<void> {
     return this.#serial(async () => {
       assertShaperInterfaceName(name);
-      let state = this.#mirror.get(name);
+      const mirror = this.#mirror.get(name);
+      if (mirror) {
+        let lines: string[] | null;
+        try {
+          lines = planAccountChange(mirror, change);
+        } catch (error) {
+          // a refusal found while planning may have left the mirror half-changed: read the kernel next time
+          this.#mirror.delete(name);
+          throw error;
+        }
+        if (lines) {
+          this.#mirror.delete(name);
+          await this.#write([], lines);
+          this.#mirror.set(name, mirror);
+          return;
+        }
+      }
+      let state = mirror ? stateOf(mirror) : undefined;
       if (!state) {
         [state] = await this.#read([name]);
         if (state?.downloadRoot !== "ours" || state.uploadRoot !== "ours" || state.ifbLink === "missing") {
@@ -794,7 +954,7 @@ export class TcShaper implements ShaperPort {
       const p = plan(state, wantedFromChange(state, change));
       this.#mirror.delete(name);
       await this.#write(p.ip, p.tc);
-      this.#mirror.set(name, p.next);
+      this.#mirror.set(name, mirrorOf(p.next));
     });
   }
 

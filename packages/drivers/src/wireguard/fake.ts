@@ -143,6 +143,8 @@ interface InterfaceRecord {
   mtu: number | null;
   up: boolean;
   peers: Map<string, PeerRecord>;
+  /** Allowed IP → the peer holding it, so an upsert need not scan every peer. */
+  owners: Map<string, string>;
 }
 
 export class FakeWireGuardDriver implements WireGuardPort {
@@ -192,6 +194,7 @@ export class FakeWireGuardDriver implements WireGuardPort {
       mtu: null,
       up: false,
       peers: new Map(),
+      owners: new Map(),
     };
     record.publicKey = publicKeyOf(spec.privateKey);
     // Port 0 means "any": the real one then binds a random port.
@@ -201,7 +204,7 @@ export class FakeWireGuardDriver implements WireGuardPort {
     else if (!existing) record.mtu = 1420;
     record.up = true;
     const keep = new Set(checked.map((peer) => peer.publicKey));
-    for (const key of record.peers.keys()) if (!keep.has(key)) record.peers.delete(key);
+    for (const key of record.peers.keys()) if (!keep.has(key)) removePeer(record, key);
     for (const peer of checked) upsert(record, peer);
     this.#interfaces.set(spec.name, record);
   }
@@ -217,7 +220,7 @@ export class FakeWireGuardDriver implements WireGuardPort {
     const record = this.#interfaces.get(name);
     if (!record) fail(`Unable to modify interface ${name}: No such device`);
     for (const peer of checked) upsert(record, peer);
-    for (const key of change.remove) record.peers.delete(key);
+    for (const key of change.remove) removePeer(record, key);
   }
 
   async dump(name: string): Promise<WgInterfaceState | null> {
@@ -251,8 +254,10 @@ function checkPeer(peer: WgPeerSpec): WgPeerSpec {
 
 /** Like `wg set peer …`: the whole peer config, session state kept; an allowed IP leaves its previous peer. */
 function upsert(record: InterfaceRecord, peer: WgPeerSpec): void {
-  for (const other of record.peers.values()) {
-    if (other.publicKey !== peer.publicKey) other.allowedIps = other.allowedIps.filter((ip) => !peer.allowedIps.includes(ip));
+  for (const ip of peer.allowedIps) {
+    const owner = record.owners.get(ip);
+    const other = owner !== undefined && owner !== peer.publicKey ? record.peers.get(owner) : undefined;
+    if (other) other.allowedIps = other.allowedIps.filter((x) => x !== ip);
   }
   const existing = record.peers.get(peer.publicKey);
   const state: PeerRecord = existing ?? {
@@ -266,9 +271,18 @@ function upsert(record: InterfaceRecord, peer: WgPeerSpec): void {
     txBytes: 0,
   };
   state.presharedKey = peer.presharedKey ?? null;
+  for (const ip of state.allowedIps) if (record.owners.get(ip) === peer.publicKey) record.owners.delete(ip);
   state.allowedIps = [...peer.allowedIps];
+  for (const ip of state.allowedIps) record.owners.set(ip, peer.publicKey);
   state.persistentKeepalive = peer.persistentKeepalive ? peer.persistentKeepalive : null;
   record.peers.set(peer.publicKey, state);
+}
+
+function removePeer(record: InterfaceRecord, publicKey: string): void {
+  const peer = record.peers.get(publicKey);
+  if (!peer) return;
+  for (const ip of peer.allowedIps) if (record.owners.get(ip) === publicKey) record.owners.delete(ip);
+  record.peers.delete(publicKey);
 }
 
 function snapshot(record: InterfaceRecord): FakeWgInterface {

@@ -17,7 +17,7 @@ describe("ExecaRunner", () => {
     const failure = runner.run("sh", ["-c", "cat >/dev/null; echo nope >&2; exit 3"], { input: secret });
     await expect(failure).rejects.toBeInstanceOf(CommandError);
     await expect(failure).rejects.toMatchObject({ exitCode: 3, file: "sh" });
-    const error = await failure.catch((e: CommandError) => e);
+    const error = (await failure.catch((e: unknown) => e)) as CommandError;
     expect(String(error.message)).toContain("nope");
     expect(JSON.stringify(error)).not.toContain(secret);
     expect(String(error.message)).not.toContain(secret);

@@ -33,6 +33,17 @@ describe("fs-atomic storage driver", () => {
     await expect(storage.setItem("accounts:../../etc", "x")).rejects.toThrow(/invalid key/i);
   });
 
+  test("getItems reads many records in one call, null for one that is missing", async () => {
+    const storage = createStorage({ driver: fsAtomicDriver({ base: join(dir, "batch") }) });
+    await storage.setItem("accounts:a", { name: "a" });
+    await storage.setItem("accounts:b", { name: "b" });
+    expect(await storage.getItems(["accounts:a", "accounts:missing", "accounts:b"])).toEqual([
+      { key: "accounts:a", value: { name: "a" } },
+      { key: "accounts:missing", value: null },
+      { key: "accounts:b", value: { name: "b" } },
+    ]);
+  });
+
   test("a writer killed with SIGKILL mid-write leaves the old or the new record, never a torn one", async () => {
     // run the driver in a child process (transpiled from its source) that rewrites one large record in a loop
     const source = await readFile(join(here, "../../src/storage/fs-atomic.ts"), "utf8");

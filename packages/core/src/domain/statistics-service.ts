@@ -36,10 +36,16 @@ export interface TrafficSample {
 }
 
 type MonthRecord = Record<string, [number, number]>;
+/** One day of every account: account name → [download, upload]. */
+type DayRecord = Record<string, [number, number]>;
 
 const LAST_KEY = "stats:last";
 const MONTH_PREFIX = "stats:months";
+const DAY_PREFIX = "stats:days";
 const MONTH_RE = /^\d{4}-\d{2}$/;
+const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+/** Accounts of a past day moved into their month records per sample (~50 ms of CPU): a sample's cost stays bounded. */
+const FOLD_PER_SAMPLE = 100;
 
 /**
  * Daily traffic per account. Every `traffic_statistics_frequency` minutes the
@@ -49,6 +55,13 @@ const MONTH_RE = /^\d{4}-\d{2}$/;
  * timezone. A counter that went down (rules reloaded, interface recreated,
  * daemon restarted) counts from zero again. The last readings are stored with
  * every sample, so a restart loses nothing that was sampled.
+ *
+ * A sample writes two records whatever the number of accounts: the last readings
+ * and the day of every account (`stats:days:<date>`). Past days are then moved into
+ * each account's month record (`stats:months:<month>:<account>`, what a month query
+ * reads) a few hundred accounts per sample; until then queries read them from the
+ * day record. Moving sets a day's value (it never adds), so a move interrupted by a
+ * restart is simply done again.
  */
 @injectable()
 export class StatisticsService extends EventEmitter<{ sample: [TrafficSample] }> {
@@ -64,6 +77,8 @@ export class StatisticsService extends EventEmitter<{ sample: [TrafficSample] }>
   #sampling: Promise<TrafficSample> | null = null;
   #unsubscribe: (() => void) | null = null;
   #lastSample: TrafficSample | null = null;
+  /** Day records not yet moved into month records (today's and any past one), by date; null until read. */
+  #days: Map<string, DayRecord> | null = null;
 
   constructor(
     @inject(TYPES.Storage) storage: Storage,
@@ -175,23 +190,61 @@ export class StatisticsService extends EventEmitter<{ sample: [TrafficSample] }>
     return this.#last;
   }
 
-  /** Adds deltas to each account's month record: one read and one write per account with traffic. */
+  /** Adds the deltas to the accounts' day: one write for all of them. */
   async #book(date: string, deltas: ReadonlyMap<string, { download: number; upload: number }>): Promise<void> {
-    const month = date.slice(0, 7);
-    const day = date.slice(8, 10);
-    const writes: Promise<void>[] = [];
-    for (const [account, delta] of deltas) {
-      writes.push(
-        (async () => {
+    const days = await this.#openDays();
+    if (deltas.size > 0) {
+      const day = days.get(date) ?? {};
+      for (const [account, delta] of deltas) {
+        const [down, up] = day[account] ?? [0, 0];
+        day[account] = [down + delta.download, up + delta.upload];
+      }
+      days.set(date, day);
+      await this.#storage.setItem(`${DAY_PREFIX}:${date}`, day as never);
+    }
+    await this.#fold(date);
+  }
+
+  async #openDays(): Promise<Map<string, DayRecord>> {
+    if (!this.#days) {
+      const keys = (await this.#storage.getKeys(DAY_PREFIX)).filter((key) => DATE_RE.test(key.split(":")[2] ?? ""));
+      const items = await this.#storage.getItems(keys);
+      const days = new Map<string, DayRecord>();
+      for (const { key, value } of items) {
+        if (value && typeof value === "object") days.set(key.split(":")[2] ?? "", value as DayRecord);
+      }
+      this.#days = days;
+    }
+    return this.#days;
+  }
+
+  /** Moves up to FOLD_PER_SAMPLE accounts of days before `today` into their month records. */
+  async #fold(today: string): Promise<void> {
+    const days = await this.#openDays();
+    let budget = FOLD_PER_SAMPLE;
+    for (const date of [...days.keys()].filter((d) => d < today).sort()) {
+      const day = days.get(date) ?? {};
+      const accounts = Object.keys(day).slice(0, budget);
+      budget -= accounts.length;
+      const month = date.slice(0, 7);
+      const dd = date.slice(8, 10);
+      await Promise.all(
+        accounts.map(async (account) => {
           const key = `${MONTH_PREFIX}:${month}:${account}`;
           const record = ((await this.#storage.getItem<MonthRecord>(key)) as MonthRecord | null) ?? {};
-          const [down, up] = record[day] ?? [0, 0];
-          record[day] = [down + delta.download, up + delta.upload];
+          record[dd] = day[account] ?? [0, 0];
           await this.#storage.setItem(key, record as never);
-        })(),
+        }),
       );
+      for (const account of accounts) delete day[account];
+      if (Object.keys(day).length === 0) {
+        days.delete(date);
+        await this.#storage.removeItem(`${DAY_PREFIX}:${date}`);
+      } else {
+        await this.#storage.setItem(`${DAY_PREFIX}:${date}`, day as never);
+      }
+      if (budget <= 0) return;
     }
-    await Promise.all(writes);
   }
 
   /** Removes months older than `traffic_statistics_history` months before the current one. */
@@ -204,6 +257,12 @@ export class StatisticsService extends EventEmitter<{ sample: [TrafficSample] }>
       const month = key.split(":")[2] ?? "";
       return MONTH_RE.test(month) && month < oldest;
     });
+    const days = await this.#openDays();
+    for (const date of [...days.keys()]) {
+      if (date.slice(0, 7) >= oldest) continue;
+      days.delete(date);
+      doomed.push(`${DAY_PREFIX}:${date}`);
+    }
     await Promise.all(doomed.map((key) => this.#storage.removeItem(key)));
   }
 
@@ -215,6 +274,11 @@ export class StatisticsService extends EventEmitter<{ sample: [TrafficSample] }>
     if (!/^\d{4}$/.test(y) || Number(y) < 1970) throw new VpncpError("WRONG_YEAR");
     const key = `${y}-${m.padStart(2, "0")}`;
     const record = ((await this.#storage.getItem<MonthRecord>(`${MONTH_PREFIX}:${key}:${account}`)) as MonthRecord | null) ?? {};
+    // days not yet moved into the month record (today's at least) hold the newer value
+    for (const [date, day] of await this.#openDays()) {
+      const value = date.slice(0, 7) === key ? day[account] : undefined;
+      if (value) record[date.slice(8, 10)] = value;
+    }
     const days = new Date(Date.UTC(Number(y), Number(m), 0)).getUTCDate();
     const out: DailyTraffic[] = [];
     for (let d = 1; d <= days; d += 1) {
@@ -239,6 +303,11 @@ export class StatisticsService extends EventEmitter<{ sample: [TrafficSample] }>
   async forget(account: string): Promise<void> {
     const keys = await this.#storage.getKeys(MONTH_PREFIX);
     await Promise.all(keys.filter((k) => k.endsWith(`:${account}`)).map((k) => this.#storage.removeItem(k)));
+    for (const [date, day] of await this.#openDays()) {
+      if (!(account in day)) continue;
+      delete day[account];
+      await this.#storage.setItem(`${DAY_PREFIX}:${date}`, day as never);
+    }
   }
 }
 

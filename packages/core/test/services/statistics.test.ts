@@ -147,6 +147,35 @@ describe("traffic statistics", () => {
     }
   });
 
+  test("a past day of many accounts reads the same before, while and after it is moved into month records, across a restart", async () => {
+    const { h, clock } = await setup("2022-11-10T08:00:00Z");
+    // more accounts than one sample moves (100), so the move takes several samples
+    await h.vpncp.servers.create({ name: "big", address: "10.0.108.1/22" });
+    const names = ["alice", "bob"];
+    for (let i = 0; i < 300; i += 1) names.push((await h.vpncp.accounts.create({ wgName: "big", name: `p${i}` })).name);
+    const expected = new Map(names.map((name, i) => [name, [1000 + i, 10 + i]]));
+    for (const account of h.vpncp.accounts.list()) {
+      const [down, up] = expected.get(account.name) ?? [0, 0];
+      h.drivers.firewall.simulateTraffic(account.allowedIp, { downBytes: down, upBytes: up });
+    }
+    await h.vpncp.statistics.sample();
+    const check = async (vpncp: typeof h.vpncp) => {
+      for (const name of [names[0]!, names[150]!, names[301]!]) {
+        expect(day(await vpncp.statistics.month(name, "2022", "11"), "2022-11-10")).toEqual(expected.get(name));
+      }
+    };
+    await check(h.vpncp);
+    clock.set("2022-11-11T08:00:00Z");
+    await h.vpncp.statistics.sample(); // moves 100 of the 302
+    await check(h.vpncp);
+    const again = await h.restart();
+    harnesses.push(again);
+    await check(again.vpncp);
+    for (let i = 0; i < 3; i += 1) await again.vpncp.statistics.sample(); // the rest, 100 per sample
+    await check(again.vpncp);
+    expect((await again.vpncp.storage.getKeys("stats:days")).length).toBe(0);
+  });
+
   test("each sample is an event with the deltas and the counters", async () => {
     const { h } = await setup("2022-11-10T08:00:00Z");
     const seen: TrafficSample[] = [];

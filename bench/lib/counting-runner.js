@@ -11,9 +11,16 @@ export function countingRunner(netns) {
     netns,
     onCommand(file, args, ms) {
       counts.set(file, (counts.get(file) ?? 0) + 1);
-      log.push({ file, args: args.slice(0, 4), ms });
+      log.push({ file, args: args.slice(0, 4), ms, end: performance.now() });
     },
   });
+  /** stdin of every batch (`nft -f -`, `tc -batch -`, `ip -batch -`): the files a raw load replays. */
+  const inputs = [];
+  const run = runner.run.bind(runner);
+  runner.run = (file, args, options) => {
+    if (options?.input && args.includes("-")) inputs.push({ file, args: [...args], input: options.input });
+    return run(file, args, options);
+  };
   // daemons (wireguard-go) start through spawn, which onCommand does not see
   const spawn = runner.spawn.bind(runner);
   runner.spawn = (file, args, options) => {
@@ -31,5 +38,6 @@ export function countingRunner(netns) {
     },
     peek: () => Object.fromEntries([...counts].sort()),
     log,
+    inputs,
   };
 }

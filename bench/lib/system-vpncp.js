@@ -3,7 +3,7 @@ import { createVpncp } from "@vpncp/core";
 import { FakeIkev2, NftablesFirewall, TcShaper, WireGuardToolsDriver } from "@vpncp/drivers";
 import { countingRunner } from "./counting-runner.js";
 
-export async function systemVpncp({ netns, dataDir, storage, reload = true, wanInterface }) {
+export async function systemVpncp({ netns, dataDir, storage, reload = true, wanInterface, clock }) {
   const counter = countingRunner(netns);
   const runner = counter.runner;
   const drivers = {
@@ -18,6 +18,8 @@ export async function systemVpncp({ netns, dataDir, storage, reload = true, wanI
     defaultExternalIp: "192.0.2.1",
     wanInterface,
     reload,
+    clock,
+    timezone: "UTC",
   });
   return { vpncp, counter, drivers };
 }

@@ -1,0 +1,130 @@
+/**
+ * Target 5: one statistics sample at 10,000 accounts costs ≤ 300 ms of CPU (process.cpuUsage
+ * around it: vpncp's own work, not the tools'), on the fakes and on the real nft; vpncp's
+ * resident memory at 10,000 accounts ≤ 150 MB (of `vpncp serve --drivers system` itself).
+ * Samples: idle (no counter moved), busy (every account's counters moved: every account's
+ * day is booked), and the next day (busy again, and past days move into month records).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { rssMbOf, startCli } from "../lib/cli.js";
+import { interfaceNames, makeState, writeToDirectory } from "../lib/fixture.js";
+import { ms } from "../lib/stats.js";
+import { startWorker } from "../lib/worker.js";
+
+const FAKE = new URL("../workers/statistics-fake.js", import.meta.url);
+const SYSTEM = new URL("../workers/reload.js", import.meta.url);
+
+async function fakeRun(size) {
+  const dataDir = mkdtempSync(join(tmpdir(), "vpncp-bench-stats-"));
+  const worker = startWorker(FAKE);
+  try {
+    return await worker.call("run", { dataDir, ...size });
+  } finally {
+    await worker.call("close").catch(() => {});
+    await worker.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function systemRun(ctx, size) {
+  const dataDir = mkdtempSync(join(tmpdir(), "vpncp-bench-stats-"));
+  const ns = ctx.netns.createNamespace();
+  const worker = startWorker(SYSTEM);
+  try {
+    writeToDirectory(dataDir, makeState({ servers: size.servers, perServer: size.perServer, nextInterface: interfaceNames(size.tag) }));
+    await worker.call("reload", { dataDir, namespace: ns.name });
+    return await worker.call("statistics");
+  } finally {
+    await worker.call("close").catch(() => {});
+    await worker.stop();
+    ns.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** `vpncp serve` on stored accounts: its resident memory once started and after two samples. */
+async function serveRss(ctx, size, drivers) {
+  const dataDir = mkdtempSync(join(tmpdir(), "vpncp-bench-rss-"));
+  const ns = drivers === "system" ? ctx.netns.createNamespace() : null;
+  let cli = null;
+  try {
+    writeToDirectory(
+      dataDir,
+      makeState({ servers: size.servers, perServer: size.perServer, nextInterface: interfaceNames(`${size.tag}m`) }),
+    );
+    cli = await startCli({ dataDir, drivers, netns: ns?.name });
+    const started = rssMbOf(cli.pid);
+    for (let i = 0; i < 2; i += 1) await cli.api("PUT", "/api/v1/system/statistics/sample");
+    return { started, sampled: rssMbOf(cli.pid) };
+  } finally {
+    await cli?.stop();
+    ns?.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const describe = (r) =>
+  `CPU per sample: idle ${ms(r.idle.cpuMs)}, every account with traffic ${ms(r.busy.cpuMs)} (${r.busy.withTraffic} booked, ${ms(r.busy.wallMs)} wall), next day ${ms(r.nextDay.cpuMs)} (${ms(r.nextDay.wallMs)} wall)`;
+
+const worst = (r) => Math.max(r.idle.cpuMs, r.busy.cpuMs, r.nextDay.cpuMs);
+
+export async function statisticsTarget(ctx) {
+  const { report } = ctx;
+  report.heading("5. Statistics sample and memory");
+  const sizes = [
+    { servers: 10, perServer: 100, tag: "f" },
+    { servers: 10, perServer: 1_000, tag: "g" },
+  ];
+  if (ctx.large) sizes.push({ servers: 50, perServer: 1_000, tag: "h" });
+  const fake = [];
+  for (const size of sizes) {
+    const r = await fakeRun(size);
+    fake.push(r);
+    report.line(`fakes ${size.servers * size.perServer}: ${describe(r)}`);
+  }
+  report.verdict({
+    target: "5 one statistics sample at 10,000 accounts (fakes), CPU, the worst of idle / busy / next day",
+    figures: `${ms(worst(fake[1]))} CPU (1,000 accounts: ${ms(worst(fake[0]))})`,
+    threshold: "≤ 300 ms",
+    pass: worst(fake[1]) <= 300,
+  });
+  if (ctx.skipSystem) {
+    report.verdict({
+      target: "5 statistics on real nft, RSS",
+      figures: "-",
+      threshold: "≤ 300 ms, ≤ 150 MB",
+      pass: null,
+      why: ctx.skipSystem,
+    });
+    return;
+  }
+  const system = [];
+  for (const size of sizes) {
+    const r = await systemRun(ctx, size);
+    system.push(r);
+    report.line(`real nft ${size.servers * size.perServer}: ${describe(r)}`);
+  }
+  report.verdict({
+    target: "5 one statistics sample at 10,000 accounts (real nft), CPU, the worst of idle / busy / next day",
+    figures: `${ms(worst(system[1]))} CPU (1,000 accounts: ${ms(worst(system[0]))})`,
+    threshold: "≤ 300 ms",
+    pass: worst(system[1]) <= 300,
+  });
+  const rss = [];
+  for (const size of sizes) {
+    const r = await serveRss(ctx, size, "system");
+    rss.push(r);
+    report.line(
+      `vpncp serve --drivers system, ${size.servers * size.perServer} accounts: RSS ${r.started.toFixed(0)} MB started, ${r.sampled.toFixed(0)} MB after two samples`,
+    );
+  }
+  const r10 = rss[1];
+  report.verdict({
+    target: "5 resident memory of vpncp serve --drivers system with 10,000 accounts (after two samples)",
+    figures: `${r10.sampled.toFixed(0)} MB (1,000 accounts: ${rss[0].sampled.toFixed(0)} MB)`,
+    threshold: "≤ 150 MB",
+    pass: r10.sampled <= 150,
+  });
+}

@@ -746,6 +746,7 @@ function plan(state: InterfaceState, wanted: Wanted): Plan {
  * so that a change plans only the accounts in it: the 10,000th account costs what the 10th did.
  */
 interface Mirror {
+  /** The interface's state but its classes and filters (see stateOf). */
   readonly state: InterfaceState;
   readonly download: Map<number, ClassRate>;
   readonly upload: Map<number, ClassRate>;
@@ -778,7 +779,8 @@ function unindexNode(mirror: Mirror, key: string, node: UploadNode): void {
 /** The mirror of a state a full plan left (one node per address, the layout intact). */
 function mirrorOf(state: InterfaceState): Mirror {
   const mirror: Mirror = {
-    state,
+    // the classes and filters live in the indexes below only (10,000 accounts are held once)
+    state: { ...state, download: new Map(), upload: new Map(), nodes: [] },
     download: new Map(state.download),
     upload: new Map(state.upload),
     nodes: new Map(),

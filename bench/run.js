@@ -9,7 +9,7 @@
  *   npm run bench -- --only=1,4        some targets
  *   npm run bench -- --quick           fewer samples (a smoke run; verdicts less sure)
  *
- * Environment: VPNCP_BENCH_LARGE=1 is --large.
+ * Environment: VPNCP_BENCH_LARGE=1 is --large; VPNCP_BENCH_CLI_OUTPUT=1 shows what `vpncp serve` children print.
  */
 import { execFileSync } from "node:child_process";
 import { dirname, join } from "node:path";

@@ -51,9 +51,11 @@ export async function startCli({ dataDir, drivers = "fake", netns, extra = [] })
   let output = "";
   child.stdout.on("data", (c) => {
     output += c;
+    if (process.env.VPNCP_BENCH_CLI_OUTPUT) process.stdout.write(c);
   });
   child.stderr.on("data", (c) => {
     output += c;
+    if (process.env.VPNCP_BENCH_CLI_OUTPUT) process.stderr.write(c);
   });
   const exited = new Promise((resolve) => child.once("exit", resolve));
   const url = `http://127.0.0.1:${port}`;

@@ -3,7 +3,9 @@
  * through the API, an account's username and password, a real IKEv2 client
  * (charon-cmd) with nothing but the CA taken from `ikev2_profile`; it gets the
  * account's own address and reaches the internet host; a wrong password
- * fails; `DELETE /api/v1/ikev2/online/NAME` and disabling end sessions.
+ * fails; the account's b_download/b_upload hold through the tunnel (shaped on
+ * charon's libipsec TUN) and new rates hold without reconnecting;
+ * `DELETE /api/v1/ikev2/online/NAME` and disabling end sessions.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -21,6 +23,8 @@ const skip =
 
 const VIP = "10.78.0.2";
 const PASSWORD = "Bob-secret#42";
+
+const within = (value: number, target: number, tolerance: number) => Math.abs(value - target) <= target * tolerance;
 
 describe.skipIf(Boolean(skip))("end to end over IKEv2 (strongSwan)", () => {
   let topology: Topology;
@@ -138,6 +142,34 @@ describe.skipIf(Boolean(skip))("end to end over IKEv2 (strongSwan)", () => {
       `download counted ${downloaded} for ${down.bytes} (${down.retransmits} retransmits)`,
     ).toBe(true);
     expect(Math.abs(uploaded - size) <= size * 0.05, `upload counted ${uploaded} for ${size}`).toBe(true);
+  });
+
+  test("the account's b_download and b_upload hold through the IKEv2 tunnel within ±15%; new rates hold without reconnecting", async () => {
+    const client = clients.at(-1)!;
+    const edited = await vpncp.api<Record<string, string>>("PUT", "/api/v1/account/bob", { b_download: 20, b_upload: 10 });
+    expect(edited.body.msg).toMatchObject({ b_download: "20", b_upload: "10" });
+    const down = await iperf(topology.client, ADDRESSES.internet, { download: true, bind: VIP });
+    const up = await iperf(topology.client, ADDRESSES.internet, { download: false, bind: VIP });
+    console.log(`[e2e ikev2] shaped 20/10 Mbit/s: download ${down.mbps.toFixed(1)}, upload ${up.mbps.toFixed(1)} Mbit/s`);
+    expect(within(down.mbps, 20, 0.15), `download ${down.mbps} Mbit/s`).toBe(true);
+    expect(within(up.mbps, 10, 0.15), `upload ${up.mbps} Mbit/s`).toBe(true);
+
+    const uptime = async () => {
+      const online = (await vpncp.api<Record<string, string>[]>("GET", "/api/v1/ikev2/online")).body.msg;
+      expect(online).toHaveLength(1);
+      return Number(/\d+/.exec(online[0]?.uptime ?? "")?.[0]);
+    };
+    const before = await uptime();
+    const again = await vpncp.api<Record<string, string>>("PUT", "/api/v1/account/bob", { b_download: 40, b_upload: 25 });
+    expect(again.body.msg).toMatchObject({ b_download: "40", b_upload: "25" });
+    const down2 = await iperf(topology.client, ADDRESSES.internet, { download: true, bind: VIP });
+    const up2 = await iperf(topology.client, ADDRESSES.internet, { download: false, bind: VIP });
+    console.log(`[e2e ikev2] shaped 40/25 Mbit/s: download ${down2.mbps.toFixed(1)}, upload ${up2.mbps.toFixed(1)} Mbit/s`);
+    expect(within(down2.mbps, 40, 0.15), `download after PUT ${down2.mbps} Mbit/s`).toBe(true);
+    expect(within(up2.mbps, 25, 0.15), `upload after PUT ${up2.mbps} Mbit/s`).toBe(true);
+    // the same session all along: one CHILD_SA on the client, and the server's session kept aging
+    expect(client.output().match(/CHILD_SA \S+ established/g)).toHaveLength(1);
+    expect(await uptime()).toBeGreaterThan(before);
   });
 
   test("5: DELETE /api/v1/ikev2/online/NAME ends the session", async () => {

@@ -99,6 +99,18 @@ export function shaperInterfaceSpec(server: ServerRecord, accounts: readonly Acc
   };
 }
 
+/**
+ * The shaping of the IKEv2 tunnel device (strongSwan's libipsec TUN): the active accounts of
+ * the servers with IKEv2 on, at the same rates and classes as on their WireGuard interfaces.
+ */
+export function tunnelShaperSpec(
+  tunnel: string,
+  servers: readonly { readonly server: ServerRecord; readonly accounts: readonly AccountRecord[] }[],
+): ShaperInterfaceSpec {
+  const specs = servers.filter(({ server }) => server.ikev2).map(({ server, accounts }) => shaperInterfaceSpec(server, accounts));
+  return { interface: tunnel, subnets: specs.flatMap((spec) => spec.subnets), accounts: specs.flatMap((spec) => spec.accounts) };
+}
+
 export interface Ikev2Certificates {
   readonly caCertificatePem: string;
   readonly serverCertificatePem: string;

@@ -26,6 +26,7 @@ import {
   sameSpec,
   shaperAccountSpec,
   shaperInterfaceSpec,
+  tunnelShaperSpec,
 } from "./desired-state.js";
 import { Ikev2Settings } from "./ikev2-settings.js";
 import { Inventory } from "./inventory.js";
@@ -34,6 +35,8 @@ export type Change =
   | { readonly type: "account"; readonly before: AccountRecord | null; readonly after: AccountRecord | null }
   | { readonly type: "server"; readonly before: ServerRecord | null; readonly after: ServerRecord | null }
   | { readonly type: "ikev2" }
+  /** The IKEv2 daemon was restarted and made its tunnel device anew: shape it again. */
+  | { readonly type: "tunnel" }
   | { readonly type: "reload" };
 
 interface Waiter {
@@ -61,7 +64,9 @@ class PerInterface<T> extends Map<string, { upsert: T[]; remove: T[] }> {
  * the next one (one `wg set`, one firewall transaction, one tc batch per
  * interface for all of them). A single account change touches only that
  * account's peer, marks, classes and secret; a server change re-applies that
- * server; `reload` re-applies everything from storage.
+ * server; `reload` re-applies everything from storage. IKEv2 clients are shaped
+ * on the IKEv2 port's tunnel device (when it has one) like a WireGuard
+ * interface holding the accounts of every server with IKEv2 on.
  */
 @injectable()
 export class Reconciler {
@@ -80,6 +85,9 @@ export class Reconciler {
   #retryDelayMs = 2_000;
   #closed = false;
   readonly #beforeFirewallReplace: (() => Promise<unknown>)[] = [];
+  /** The IKEv2 tunnel device whose shaping is applied, and the one the firewall ruleset classifies on. */
+  #shapedTunnel: string | null = null;
+  #firewallTunnel: string | null = null;
 
   constructor(
     @inject(TYPES.WireGuard) wg: WireGuardPort,
@@ -98,6 +106,9 @@ export class Reconciler {
     this.#ikev2Settings = ikev2Settings;
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    ikev2.onTunnelRecreated(() => {
+      this.submit({ type: "tunnel" }).catch(() => {});
+    });
   }
 
   /** "OK", "Loading (…)", or "Error (…)" — what /system/status shows. */
@@ -118,7 +129,28 @@ export class Reconciler {
     for (const listener of this.#beforeFirewallReplace) {
       await listener().catch((error) => this.#logger.warn("sampling before a firewall reload failed", { error: String(error) }));
     }
-    await this.#firewall.apply(this.#firewallState());
+    const tunnel = this.#tunnel();
+    await this.#firewall.apply(this.#firewallState(tunnel));
+    this.#firewallTunnel = tunnel;
+  }
+
+  /** The IKEv2 tunnel device to shape: null while IKEv2 is off or its daemon has none (kernel ESP). */
+  #tunnel(): string | null {
+    return this.#ikev2Settings.certificates() !== null ? this.#ikev2.tunnelInterface() : null;
+  }
+
+  /** Shapes the tunnel device whole; after the IKEv2 apply, since the device exists once the daemon runs. */
+  async #applyTunnel(): Promise<void> {
+    const tunnel = this.#tunnel();
+    const previous = this.#shapedTunnel;
+    if (previous && previous !== tunnel) {
+      this.#shapedTunnel = null;
+      await this.#shaper.removeInterface(previous);
+    }
+    if (!tunnel) return;
+    const servers = this.#inventory.servers().map((server) => ({ server, accounts: this.#inventory.accountsOf(server.name) }));
+    await this.#shaper.applyInterfaces([tunnelShaperSpec(tunnel, servers)]);
+    this.#shapedTunnel = tunnel;
   }
 
   /** Applies the changes (together with any others submitted meanwhile); resolves once the system holds them. */
@@ -183,6 +215,9 @@ export class Reconciler {
     const servers = collapse(changes.filter((c) => c.type === "server").map((c) => [c.before?.name ?? c.after?.name ?? "", c] as const));
     const accounts = collapse(changes.filter((c) => c.type === "account").map((c) => [c.before?.name ?? c.after?.name ?? "", c] as const));
     const ikev2Changed = changes.some((c) => c.type === "ikev2");
+    const tunnel = this.#tunnel();
+    // The tunnel is shaped whole when IKEv2 is applied, when its device is new, or when it is not shaped as it is now.
+    const tunnelWhole = servers.size > 0 || ikev2Changed || changes.some((c) => c.type === "tunnel") || tunnel !== this.#shapedTunnel;
 
     const fullyApplied = new Set<string>();
     const work: Promise<unknown>[] = [];
@@ -194,7 +229,8 @@ export class Reconciler {
     }
     const serversChanged = servers.size > 0;
     if (serversChanged) work.push(this.#replaceFirewall());
-    if (serversChanged || ikev2Changed) work.push(this.#ikev2.apply(this.#ikev2State()));
+    if (serversChanged || ikev2Changed) work.push(this.#ikev2.apply(this.#ikev2State()).then(() => this.#applyTunnel()));
+    else if (tunnelWhole) work.push(this.#applyTunnel());
 
     // accounts: exactly what changed, grouped per interface
     const peers = new PerInterface<WgPeerSpec>();
@@ -246,6 +282,18 @@ export class Reconciler {
         if (aClass && aIface && !fullyApplied.has(aIface)) classes.entry(aIface).upsert.push(aClass);
       }
 
+      // the same classes on the IKEv2 tunnel, for accounts of servers with IKEv2 on
+      if (tunnel && !tunnelWhole) {
+        const bTunnel = bClass && bServer?.ikev2 ? bClass : null;
+        const aTunnel = aClass && aServer?.ikev2 ? aClass : null;
+        if (!sameSpec(bTunnel, aTunnel)) {
+          const onlyRate =
+            bTunnel && aTunnel && bTunnel.mark === aTunnel.mark && bTunnel.ipv4 === aTunnel.ipv4 && bTunnel.ipv6 === aTunnel.ipv6;
+          if (bTunnel && !onlyRate) classes.entry(tunnel).remove.push(bTunnel);
+          if (aTunnel) classes.entry(tunnel).upsert.push(aTunnel);
+        }
+      }
+
       // IKEv2 secret
       if (ikev2On && !serversChanged && !ikev2Changed) {
         const bUser = bActive && before && bServer?.ikev2 ? ikev2UserSpec(before, bServer) : null;
@@ -266,6 +314,12 @@ export class Reconciler {
 
     await settleAll(work);
     if (serversChanged) await this.#rememberInterfaces();
+    await this.#followTunnel();
+  }
+
+  /** The tunnel device came, went or was renamed (its daemon started or stopped): the ruleset classifies on it. */
+  async #followTunnel(): Promise<void> {
+    if (this.#tunnel() !== this.#firewallTunnel) await this.#replaceFirewall();
   }
 
   async #applyServer(before: ServerRecord | null, after: ServerRecord | null): Promise<void> {
@@ -296,11 +350,13 @@ export class Reconciler {
         this.#wg.applyInterface(interfaceSpec(server), accounts.filter((a) => isActive(a, server)).map(peerSpec)),
       ),
     ).then(() => this.#shaper.applyInterfaces(specs.map(({ server, accounts }) => shaperInterfaceSpec(server, accounts))));
-    await settleAll([interfaces, this.#replaceFirewall(), this.#ikev2.apply(this.#ikev2State())]);
+    const ikev2 = this.#ikev2.apply(this.#ikev2State()).then(() => this.#applyTunnel());
+    await settleAll([interfaces, this.#replaceFirewall(), ikev2]);
+    await this.#followTunnel();
     await this.#rememberInterfaces();
   }
 
-  #firewallState(): FirewallState {
+  #firewallState(tunnel: string | null): FirewallState {
     const servers = this.#inventory.servers();
     const accounts: FirewallAccountSpec[] = [];
     for (const server of servers) {
@@ -308,7 +364,12 @@ export class Reconciler {
         if (isActive(account, server)) accounts.push(firewallAccountSpec(account, server));
       }
     }
-    return { wanInterface: this.#options.wanInterface, servers: servers.map(firewallServerSpec), accounts };
+    return {
+      wanInterface: this.#options.wanInterface,
+      servers: servers.map(firewallServerSpec),
+      accounts,
+      ...(tunnel ? { shapedInterfaces: [tunnel] } : {}),
+    };
   }
 
   #ikev2State(): Ikev2State {

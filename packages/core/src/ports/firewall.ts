@@ -35,6 +35,11 @@ export interface FirewallState {
   readonly wanInterface?: string | undefined;
   readonly servers: readonly FirewallServerSpec[];
   readonly accounts: readonly FirewallAccountSpec[];
+  /**
+   * More interfaces whose egress gets the download class, e.g. IKEv2's tunnel device; the
+   * servers' interfaces always do. On all of them the class is picked by destination address.
+   */
+  readonly shapedInterfaces?: readonly string[] | undefined;
 }
 
 export interface FirewallAccountChange {

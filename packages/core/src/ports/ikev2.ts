@@ -67,5 +67,17 @@ export interface Ikev2Port {
   listSas(): Promise<Ikev2SaState[]>;
   /** Ends every session of the username; returns how many were ended. */
   terminate(username: string): Promise<number>;
+  /**
+   * The network device that carries the clients' decrypted packets, where they can be shaped
+   * like a WireGuard interface: with userspace ESP (strongSwan's kernel-libipsec) its TUN
+   * device, e.g. "ipsec0", while the daemon runs; null before that, and with kernel ESP
+   * (packets pass through XFRM on the uplink and have no device of their own: not shaped).
+   */
+  tunnelInterface(): string | null;
+  /**
+   * Calls `listener` whenever the daemon was started again (it is supervised) and made its
+   * tunnel device anew, without the qdiscs the old one had.
+   */
+  onTunnelRecreated(listener: () => void): void;
   dispose(): Promise<void>;
 }

@@ -3,8 +3,10 @@
  * behaves like the real drivers in what the contract checks: mark counters
  * live per address and direction (like nft map elements / iptables rules),
  * `apply` starts every counter from zero (an atomic replace does), and
- * `updateAccounts` keeps the counters of what it does not change.
- * `simulateTraffic` and `resetCounters` stand in for packets and for a reload.
+ * `updateAccounts` keeps the counters of what it does not change; a download
+ * gets its account's class by address where it leaves through a server's
+ * interface or one of `shapedInterfaces`. `simulateTraffic`, `resetCounters`
+ * and `downloadClass` stand in for packets, a reload and an HTB.
  */
 import { isIPv4, isIPv6 } from "node:net";
 import type {
@@ -66,7 +68,12 @@ export class FakeFirewall implements FirewallPort {
   readonly driverName = DRIVER_NAME;
   /** Rules of the host that vpncp does not own: tests put some here; the fake never touches them. */
   readonly hostRules = new Set<string>();
-  #applied: { wanInterface: string | undefined; servers: FirewallServerSpec[]; accounts: Map<number, FirewallAccountSpec> } | null = null;
+  #applied: {
+    wanInterface: string | undefined;
+    servers: FirewallServerSpec[];
+    shapedInterfaces: string[];
+    accounts: Map<number, FirewallAccountSpec>;
+  } | null = null;
   #elements: ElementMaps = emptyElements();
   #calls = { apply: 0, updateAccounts: 0, clear: 0 };
 
@@ -81,6 +88,11 @@ export class FakeFirewall implements FirewallPort {
 
   get servers(): readonly FirewallServerSpec[] {
     return [...(this.#applied?.servers ?? [])];
+  }
+
+  /** The extra shaped interfaces of the applied state (the servers' interfaces are shaped anyway). */
+  get shapedInterfaces(): readonly string[] {
+    return [...(this.#applied?.shapedInterfaces ?? [])];
   }
 
   /** Applied accounts, by mark. */
@@ -109,6 +121,19 @@ export class FakeFirewall implements FirewallPort {
     }
   }
 
+  /**
+   * The HTB class minor (= mark) a download to `address` leaving through `iface` gets, as the real
+   * rules pick it: by destination address, on the servers' interfaces and the shaped ones; null: none.
+   */
+  downloadClass(iface: string, address: string): number | null {
+    const applied = this.#applied;
+    if (!applied) return null;
+    const shaped = applied.servers.some((server) => server.interface === iface) || applied.shapedInterfaces.includes(iface);
+    if (!shaped) return null;
+    const key = canonicalIp(address);
+    return this.#elements[isIPv4(key) ? "down4" : "down6"].get(key)?.mark ?? null;
+  }
+
   /** Zeroes every mark counter, as reloading the real rules does. */
   resetCounters(): void {
     for (const map of ELEMENT_MAPS) {
@@ -126,7 +151,12 @@ export class FakeFirewall implements FirewallPort {
   async apply(state: FirewallState): Promise<void> {
     this.#calls.apply += 1;
     const accounts = new Map(state.accounts.map((account) => [account.mark, { ...account }]));
-    this.#applied = { wanInterface: state.wanInterface, servers: state.servers.map((server) => ({ ...server })), accounts };
+    this.#applied = {
+      wanInterface: state.wanInterface,
+      servers: state.servers.map((server) => ({ ...server })),
+      shapedInterfaces: [...new Set(state.shapedInterfaces ?? [])],
+      accounts,
+    };
     this.#elements = this.#elementsOf(accounts, emptyElements());
   }
 

@@ -1,18 +1,23 @@
 /**
  * The firewall port on iptables (legacy or nf_tables backend), for hosts that
- * manage their firewall with iptables. vpncp owns four chains per family and
+ * manage their firewall with iptables. vpncp owns five chains per family and
  * nothing else: <P>_UP (mangle, from PREROUTING), <P>_DOWN (mangle, from
- * POSTROUTING), <P>_NAT (nat, from POSTROUTING) and <P>_FWD (filter, from
- * FORWARD). Everything is written with `iptables-restore --noflush`, which
+ * POSTROUTING), <P>_CLASS (mangle, from <P>_DOWN), <P>_NAT (nat, from
+ * POSTROUTING) and <P>_FWD (filter, from FORWARD). Everything is written with `iptables-restore --noflush`, which
  * flushes only the chains a script declares, so the host's other rules are
  * never touched; the jumps from the built-in chains are added once (checked
  * with -C first).
  *
  * Each account has a MARK rule per direction and family (comments
  * `vpncp:<mark hex>:up|down`, counted by address so IKEv2 clients count too)
- * and a CLASSIFY rule (`vpncp:<mark hex>:class`) that picks the download HTB
- * class on the account's WireGuard interface. Rules are matched one by one per
- * packet (linear), so prefer nftables for thousands of accounts.
+ * and a CLASSIFY rule by destination (`vpncp:<mark hex>:class`) in <P>_CLASS,
+ * which picks the download HTB class. <P>_DOWN jumps there once per shaped
+ * interface (`-o IF`: the servers' interfaces and `shapedInterfaces`, e.g.
+ * IKEv2's tunnel device). The jumps live in <P>_DOWN, not in POSTROUTING:
+ * that chain is rewritten whole on apply, so a jump of an interface no longer
+ * shaped cannot stay behind, and the host's chains keep their one jump.
+ * Rules are matched one by one per packet (linear), so prefer nftables for
+ * thousands of accounts.
  */
 import { isIPv4, isIPv6 } from "node:net";
 import {
@@ -53,13 +58,17 @@ const { error: driverError, canonicalIp, checkName, ifname, serverName, subnet, 
 interface Chains {
   readonly up: string;
   readonly down: string;
+  readonly cls: string;
   readonly nat: string;
   readonly fwd: string;
 }
 
 function chainsOf(prefix: string): Chains {
-  return { up: `${prefix}_UP`, down: `${prefix}_DOWN`, nat: `${prefix}_NAT`, fwd: `${prefix}_FWD` };
+  return { up: `${prefix}_UP`, down: `${prefix}_DOWN`, cls: `${prefix}_CLASS`, nat: `${prefix}_NAT`, fwd: `${prefix}_FWD` };
 }
+
+/** Comments of account rules (a mark's rules share the prefix `vpncp:<mark hex>:`). */
+const ACCOUNT_RULE = /^vpncp:[0-9a-f]+:(?:up|down|class)$/;
 
 interface Jump {
   readonly table: Table;
@@ -91,6 +100,8 @@ export function accountRules(chains: Chains, account: FirewallAccountSpec, famil
   const address = addressOf(account, family);
   if (address === undefined) return [];
   const hex = markHex(account.mark);
+  // Checked though the rules no longer name it: a bad spec is refused the same everywhere.
+  ifname(account.interface);
   const host = `${address}/${HOST[family]}`;
   const mark = `-j MARK --set-xmark 0x${hex}/0xffffffff`;
   return [
@@ -98,7 +109,7 @@ export function accountRules(chains: Chains, account: FirewallAccountSpec, famil
     [`vpncp:${hex}:down`, `${chains.down} -d ${host} -m comment --comment "vpncp:${hex}:down" ${mark}`],
     [
       `vpncp:${hex}:class`,
-      `${chains.down} -d ${host} -o ${ifname(account.interface)} -m comment --comment "vpncp:${hex}:class" -j CLASSIFY --set-class 0001:${hex.padStart(4, "0")}`,
+      `${chains.cls} -d ${host} -m comment --comment "vpncp:${hex}:class" -j CLASSIFY --set-class 0001:${hex.padStart(4, "0")}`,
     ],
   ];
 }
@@ -126,10 +137,12 @@ function natTarget(externalIp: string, family: Family): string {
  */
 export function renderIptablesRuleset(chains: Chains, state: FirewallState, family: Family, missingJumps: ReadonlySet<string>): string {
   const interfaces = [...new Set(state.servers.map((server) => ifname(server.interface)))];
+  const shaped = [...new Set([...interfaces, ...(state.shapedInterfaces ?? []).map(ifname)])];
   const wan = state.wanInterface ? ifname(state.wanInterface) : undefined;
   const jump = (from: string, to: string) => (missingJumps.has(`${from}>${to}`) ? [`-I ${from} 1 -j ${to}`] : []);
-  const lines = ["*mangle", `:${chains.up} - [0:0]`, `:${chains.down} - [0:0]`];
+  const lines = ["*mangle", `:${chains.up} - [0:0]`, `:${chains.down} - [0:0]`, `:${chains.cls} - [0:0]`];
   lines.push(...jump("PREROUTING", chains.up), ...jump("POSTROUTING", chains.down));
+  for (const name of shaped) lines.push(`-A ${chains.down} -o ${name} -m comment --comment "vpncp:shaped" -j ${chains.cls}`);
   for (const spec of rulesOf(chains, state.accounts)[family].values()) lines.push(`-A ${spec}`);
   lines.push("COMMIT", "*nat", `:${chains.nat} - [0:0]`, ...jump("POSTROUTING", chains.nat));
   // Without an uplink, NAT applies to whatever does not leave through a vpncp interface.
@@ -295,12 +308,13 @@ export class IptablesFirewall implements FirewallPort {
     const mirror: Mirror = { 4: new Map(), 6: new Map() };
     for (const family of FAMILIES) {
       const saved = parseSave(await this.#save(family, "mangle", false));
-      if (!saved.chains.has(this.#chains.up) || !saved.chains.has(this.#chains.down)) {
+      const chains = [this.#chains.up, this.#chains.down, this.#chains.cls];
+      if (!chains.every((chain) => saved.chains.has(chain))) {
         this.#mirror = null;
         return null;
       }
       for (const rule of saved.rules) {
-        if ((rule.chain === this.#chains.up || rule.chain === this.#chains.down) && rule.comment?.startsWith("vpncp:")) {
+        if (chains.includes(rule.chain) && rule.comment !== undefined && ACCOUNT_RULE.test(rule.comment)) {
           mirror[family].set(rule.comment, rule.spec);
         }
       }
@@ -312,7 +326,8 @@ export class IptablesFirewall implements FirewallPort {
   updateAccounts(change: FirewallAccountChange): Promise<void> {
     return this.#serial(async () => {
       const from = await this.#applied();
-      if (from === null) throw driverError(`chains ${this.#chains.up}/${this.#chains.down} are not applied; apply the state first`);
+      if (from === null)
+        throw driverError(`chains ${this.#chains.up}/${this.#chains.down}/${this.#chains.cls} are not applied; apply the state first`);
       const marks = [...change.remove, ...change.upsert].map((account) => `vpncp:${markHex(account.mark)}:`);
       const scripts: Array<[Family, string, AccountRules]> = [];
       for (const family of FAMILIES) {
@@ -429,9 +444,11 @@ export class IptablesFirewall implements FirewallPort {
         const lines: string[] = [];
         for (const table of ["mangle", "nat", "filter"] as const) {
           const jumps = jumpsOf(this.#chains).filter((jump) => jump.table === table);
-          lines.push(`*${table}`, ...jumps.map((jump) => `:${jump.to} - [0:0]`));
+          // Declared (so flushed) first, then deleted: the jumps into <P>_CLASS go with <P>_DOWN's rules.
+          const chains = [...new Set(jumps.map((jump) => jump.to)), ...(table === "mangle" ? [this.#chains.cls] : [])];
+          lines.push(`*${table}`, ...chains.map((chain) => `:${chain} - [0:0]`));
           for (const jump of jumps) if (present.has(`${jump.from}>${jump.to}`)) lines.push(`-D ${jump.from} -j ${jump.to}`);
-          lines.push(...[...new Set(jumps.map((jump) => jump.to))].map((chain) => `-X ${chain}`), "COMMIT");
+          lines.push(...chains.map((chain) => `-X ${chain}`), "COMMIT");
         }
         await this.#restore(family, `${lines.join("\n")}\n`);
       }

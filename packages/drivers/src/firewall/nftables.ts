@@ -5,10 +5,12 @@
  * packet and one element per change: `mark_down4/6` (keyed by destination, in
  * postrouting) and `mark_up4/6` (keyed by source, in prerouting) carry a counter
  * per element, which is what the traffic statistics read; `prio_down4/6`
- * (keyed by output interface . destination) set the skb priority to the
- * account's HTB class 1:<mark hex> only where the packet leaves through the
- * account's WireGuard interface. Marks are keyed by address, not by interface,
- * so IKEv2 clients (same addresses, another interface) are counted too.
+ * (keyed by destination) set the skb priority to the account's HTB class
+ * 1:<mark hex> where the packet leaves through a shaped interface (set
+ * `shaped`: the servers' WireGuard interfaces and `shapedInterfaces`, e.g.
+ * IKEv2's tunnel device). Everything is keyed by address, not by interface,
+ * so IKEv2 clients (same addresses, another interface) are counted and
+ * shaped too.
  *
  * `apply` replaces the whole table in one `nft -f -` transaction (counters
  * start from zero); `updateAccounts` is one transaction of element lines,
@@ -44,7 +46,7 @@ type MapName = (typeof MAPS)[number];
 const MARK_MAPS = ["mark_down4", "mark_up4", "mark_down6", "mark_up6"] as const;
 type MarkMapName = (typeof MARK_MAPS)[number];
 
-/** Element key → value, exactly as written in a script ("10.0.105.18" → "0x6d", `"wg0" . 10.0.105.18` → "1:6d"). */
+/** Element key → value, exactly as written in a script ("10.0.105.18" → "0x6d" in a mark map, "1:6d" in a priority map). */
 export type NftElements = Record<MapName, Map<string, string>>;
 
 const { error: driverError, canonicalIp, checkName, ifname, serverName, subnet, markHex } = firewallChecks(DRIVER_NAME);
@@ -63,16 +65,15 @@ function emptyElements(): NftElements {
 /** The elements an account contributes to each map. */
 function accountElements(account: FirewallAccountSpec): Array<[MapName, string, string]> {
   const hex = markHex(account.mark);
-  const iface = ifname(account.interface);
+  // Checked though the elements no longer name it: a bad spec is refused the same everywhere.
+  ifname(account.interface);
   const out: Array<[MapName, string, string]> = [];
   if (!isIPv4(account.ipv4)) throw driverError(`invalid IPv4 address: ${JSON.stringify(account.ipv4)}`);
-  out.push(["mark_down4", account.ipv4, `0x${hex}`], ["mark_up4", account.ipv4, `0x${hex}`]);
-  out.push(["prio_down4", `"${iface}" . ${account.ipv4}`, `1:${hex}`]);
+  out.push(["mark_down4", account.ipv4, `0x${hex}`], ["mark_up4", account.ipv4, `0x${hex}`], ["prio_down4", account.ipv4, `1:${hex}`]);
   if (account.ipv6) {
     if (!isIPv6(account.ipv6)) throw driverError(`invalid IPv6 address: ${JSON.stringify(account.ipv6)}`);
     const v6 = canonicalIp(account.ipv6);
-    out.push(["mark_down6", v6, `0x${hex}`], ["mark_up6", v6, `0x${hex}`]);
-    out.push(["prio_down6", `"${iface}" . ${v6}`, `1:${hex}`]);
+    out.push(["mark_down6", v6, `0x${hex}`], ["mark_up6", v6, `0x${hex}`], ["prio_down6", v6, `1:${hex}`]);
   }
   return out;
 }
@@ -107,16 +108,19 @@ export function renderNftRuleset(table: string, state: FirewallState): string {
   const elements = elementsOf(state.accounts);
   const interfaces = [...new Set(state.servers.map((server) => ifname(server.interface)))];
   const ifset = `{ ${interfaces.map((name) => `"${name}"`).join(", ")} }`;
+  const shaped = [...new Set([...interfaces, ...(state.shapedInterfaces ?? []).map(ifname)])];
   const wan = state.wanInterface ? `oifname "${ifname(state.wanInterface)}"` : `oifname != ${ifset}`;
   const types: Record<MapName, string> = {
     mark_down4: "ipv4_addr : mark; counter;",
     mark_up4: "ipv4_addr : mark; counter;",
     mark_down6: "ipv6_addr : mark; counter;",
     mark_up6: "ipv6_addr : mark; counter;",
-    prio_down4: "ifname . ipv4_addr : classid;",
-    prio_down6: "ifname . ipv6_addr : classid;",
+    prio_down4: "ipv4_addr : classid;",
+    prio_down6: "ipv6_addr : classid;",
   };
   const lines = [`table inet ${table}`, `delete table inet ${table}`, `table inet ${table} {`];
+  const shapedList = shaped.length > 0 ? ` elements = { ${shaped.map((name) => `"${name}"`).join(", ")} }` : "";
+  lines.push(`  set shaped { type ifname;${shapedList} }`);
   for (const map of MAPS) {
     const list = elements[map].size > 0 ? ` elements = { ${elementList(elements[map])} }` : "";
     lines.push(`  map ${map} { type ${types[map]}${list} }`);
@@ -131,8 +135,8 @@ export function renderNftRuleset(table: string, state: FirewallState): string {
     "    type filter hook postrouting priority mangle; policy accept;",
     "    meta mark set ip daddr map @mark_down4",
     "    meta mark set ip6 daddr map @mark_down6",
-    "    meta priority set oifname . ip daddr map @prio_down4",
-    "    meta priority set oifname . ip6 daddr map @prio_down6",
+    "    oifname @shaped meta priority set ip daddr map @prio_down4",
+    "    oifname @shaped meta priority set ip6 daddr map @prio_down6",
     "  }",
     "  chain nat_postrouting {",
     "    type nat hook postrouting priority srcnat; policy accept;",
@@ -263,10 +267,7 @@ export function parseMaps(stdout: string): { elements: NftElements; counters: Co
     for (const entry of map.elem ?? []) {
       const [key, value] = entry as [unknown, unknown];
       const wrapped = (key as { elem?: { val?: unknown; counter?: { packets?: number; bytes?: number } } } | null)?.elem;
-      const inner = wrapped?.val ?? key;
-      // (a string has a `concat` method too, hence the array check)
-      const concat = typeof inner === "object" && inner !== null ? (inner as { concat?: unknown }).concat : undefined;
-      const text = Array.isArray(concat) ? `"${String(concat[0])}" . ${canonicalIp(String(concat[1]))}` : canonicalIp(String(inner));
+      const text = canonicalIp(String(wrapped?.val ?? key));
       const data = typeof value === "number" ? `0x${value.toString(16)}` : String(value);
       elements[name].set(text, data);
       if ((MARK_MAPS as readonly string[]).includes(name) && typeof value === "number") {

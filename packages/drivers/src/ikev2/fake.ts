@@ -4,7 +4,9 @@
  * an account logs in with its username and password and gets its own addresses; a new
  * login of the same account replaces its old session (charon's `unique = replace`);
  * removing an account, moving it to another connection or changing its address ends its
- * sessions; a password change leaves running sessions alone.
+ * sessions; a password change leaves running sessions alone. It reports a tunnel device
+ * (as charon's kernel-libipsec TUN) only when given one, and only while it runs;
+ * `simulateRestart` is charon dying and being started again.
  */
 import type { Ikev2ConnectionSpec, Ikev2Port, Ikev2SaState, Ikev2State, Ikev2UserChange, Ikev2UserSpec } from "@vpncp/core";
 import { checkIkev2State, checkUserSpec, singleAddress } from "./spec.js";
@@ -14,6 +16,8 @@ export const DRIVER_NAME = "fake";
 export interface FakeIkev2Options {
   /** Milliseconds clock for session ages (default Date.now). */
   readonly now?: () => number;
+  /** The tunnel device it reports once applied, e.g. "ipsec0"; default null (as with kernel ESP). */
+  readonly tunnelInterface?: string | null;
 }
 
 export interface SimulatedLogin {
@@ -58,12 +62,15 @@ export class FakeIkev2 implements Ikev2Port {
   readonly #connections = new Map<string, Ikev2ConnectionSpec>();
   readonly #users = new Map<string, Ikev2UserSpec>();
   readonly #sessions = new Map<string, FakeIkev2Session>();
+  readonly #tunnelListeners: (() => void)[] = [];
+  #tunnel: string | null;
   #nextId = 1;
   #running = false;
   #applyCount = 0;
 
   constructor(options: FakeIkev2Options = {}) {
     this.#now = options.now ?? Date.now;
+    this.#tunnel = options.tunnelInterface ?? null;
   }
 
   // ---- the port
@@ -121,6 +128,14 @@ export class FakeIkev2 implements Ikev2Port {
     return this.#end((session) => session.username === username);
   }
 
+  tunnelInterface(): string | null {
+    return this.#running ? this.#tunnel : null;
+  }
+
+  onTunnelRecreated(listener: () => void): void {
+    this.#tunnelListeners.push(listener);
+  }
+
   async dispose(): Promise<void> {
     this.#running = false;
     this.#sessions.clear();
@@ -160,6 +175,18 @@ export class FakeIkev2 implements Ikev2Port {
       count += 1;
     }
     return count;
+  }
+
+  /**
+   * The daemon dies and is started again with what it held: every session ends, the tunnel
+   * device is made anew (under `tunnelInterface` when given) and the listeners hear of it.
+   * Nothing happens before the first apply (nothing runs).
+   */
+  simulateRestart(tunnelInterface: string | null = this.#tunnel): void {
+    if (!this.#running) return;
+    this.#sessions.clear();
+    this.#tunnel = tunnelInterface;
+    for (const listener of this.#tunnelListeners) listener();
   }
 
   /** The client side goes away (what `swanctl --terminate` on the client does). */

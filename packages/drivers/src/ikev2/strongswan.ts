@@ -35,11 +35,18 @@
  * (below ~8 000 accounts). Sessions are read with `swanctl --list-sas --raw` and ended with
  * `swanctl --terminate`.
  *
+ * The tunnel device. With kernel-libipsec, charon makes a TUN device when it starts
+ * ("ipsec%d", the first free name in its namespace: usually ipsec0; strongSwan has no
+ * setting for it) and every client's decrypted packets come in and go out through it, so
+ * it can be shaped like a WireGuard interface. The name is read from charon's log ("created
+ * TUN device: ipsec0") after each start; the device goes when charon exits, and a restarted
+ * charon makes a new one without qdiscs, which `onTunnelRecreated` listeners hear of.
+ *
  * Secrets: passwords go over the vici socket and into 0600 files only; never argv or logs.
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type {
   CommandRunner,
@@ -78,6 +85,11 @@ export interface StrongSwanOptions {
   readonly swanctlPath?: string;
   /** How long a new charon may take to open its vici socket (default 15 s). */
   readonly startTimeoutMs?: number;
+  /**
+   * External mode only: the device that carries the clients' packets when that charon uses
+   * kernel-libipsec (e.g. "ipsec0"), to have it shaped; default none. Spawn mode finds it itself.
+   */
+  readonly tunnelInterface?: string;
 }
 
 /** Connection names: `@<server>` (the landing connection) and `<user>@<server>`. */
@@ -407,6 +419,11 @@ export class StrongSwanDriver implements Ikev2Port {
   readonly #charonPath: string;
   readonly #swanctlPath: string;
   readonly #startTimeoutMs: number;
+  readonly #externalTunnel: string | null;
+  readonly #tunnelListeners: (() => void)[] = [];
+  /** The TUN device of the running charon (spawn mode, kernel-libipsec). */
+  #tunnel: string | null = null;
+  #starts = 0;
   #desired: Desired = { connections: new Map(), users: new Map() };
   #applied = false;
   #loaded: Loaded | null = null;
@@ -429,6 +446,7 @@ export class StrongSwanDriver implements Ikev2Port {
     this.#charonPath = options.charonPath ?? "/usr/sbin/charon-systemd";
     this.#swanctlPath = options.swanctlPath ?? "swanctl";
     this.#startTimeoutMs = options.startTimeoutMs ?? 15_000;
+    this.#externalTunnel = options.tunnelInterface ?? null;
   }
 
   /** The supervised charon's PID (spawn mode), null when none runs. */
@@ -512,6 +530,16 @@ export class StrongSwanDriver implements Ikev2Port {
     return ended;
   }
 
+  tunnelInterface(): string | null {
+    if (this.#esp === "kernel") return null;
+    if (this.#mode === "external") return this.#externalTunnel;
+    return this.#daemon ? this.#tunnel : null;
+  }
+
+  onTunnelRecreated(listener: () => void): void {
+    this.#tunnelListeners.push(listener);
+  }
+
   async dispose(): Promise<void> {
     this.#disposed = true;
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
@@ -574,6 +602,12 @@ export class StrongSwanDriver implements Ikev2Port {
     await this.#writePrivate("strongswan.conf", renderStrongswanConf(this.#stateDir, this.#esp));
     const socket = join(this.#stateDir, "charon.vici");
     await rm(socket, { force: true });
+    const log = join(this.#stateDir, "charon.log");
+    // charon appends to its log: this start's lines begin here.
+    const logStart = await stat(log).then(
+      (stats) => stats.size,
+      () => 0,
+    );
     const handle = this.#runner.spawn(this.#charonPath, [], {
       env: { STRONGSWAN_CONF: join(this.#stateDir, "strongswan.conf") },
       onOutput: (line) => {
@@ -608,10 +642,44 @@ export class StrongSwanDriver implements Ikev2Port {
       }
       await sleep(50);
     }
+    // The plugins (kernel-libipsec's TUN among them) are loaded before vici listens.
+    this.#tunnel = this.#esp === "libipsec" ? await this.#tunnelFromLog(log, logStart) : null;
     this.#daemon = handle;
     this.#loaded = null;
-    this.#logger?.info(`charon started (pid ${handle.pid})`);
+    this.#starts += 1;
+    this.#logger?.info(`charon started (pid ${handle.pid}${this.#tunnel ? `, tunnel ${this.#tunnel}` : ""})`);
     this.#watch(handle);
+    if (this.#starts > 1) {
+      for (const listener of this.#tunnelListeners) {
+        try {
+          listener();
+        } catch (error) {
+          this.#logger?.warn(`a tunnel listener failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+    }
+  }
+
+  /** The TUN device kernel-libipsec logged making ("[LIB] created TUN device: ipsec0") since `from`. */
+  async #tunnelFromLog(path: string, from: number): Promise<string | null> {
+    let text = "";
+    try {
+      const file = await open(path, "r");
+      try {
+        const { size } = await file.stat();
+        const buffer = Buffer.alloc(Math.max(0, size - from));
+        await file.read(buffer, 0, buffer.length, from);
+        text = buffer.toString("utf8");
+      } finally {
+        await file.close();
+      }
+    } catch {
+      // no log: reported below
+    }
+    const names = [...text.matchAll(/created TUN device: ([A-Za-z0-9_.-]{1,15})$/gm)].map((match) => match[1]!);
+    const name = names.at(-1) ?? null;
+    if (!name) this.#logger?.warn(`charon logged no TUN device in ${path}: IKEv2 traffic is not shaped`);
+    return name;
   }
 
   #watch(handle: DaemonHandle): void {

@@ -31,6 +31,16 @@ export interface FirewallContractOptions<T extends FirewallPort> {
   readonly wanInterface?: string;
   /** Exchanges packets (at least one each way) between the client holding `address` and the outside. */
   readonly sendTraffic?: (firewall: T, address: string) => Promise<void>;
+  /**
+   * Sends a download to the client holding `address` out through `iface` and tells which HTB
+   * class minor (= mark) it got, null when none of an account's.
+   */
+  readonly downloadClass?: (firewall: T, iface: string, address: string) => Promise<number | null>;
+  /**
+   * An interface that is no server's (as IKEv2's tunnel device), and an account whose address is
+   * reached through it; default "ipsec0" and mark 0x75 at 10.0.105.30.
+   */
+  readonly extraInterface?: { readonly name: string; readonly account: { readonly mark: number; readonly ipv4: string } };
   /** A rule of the host that vpncp does not own: install it, and tell whether it is still exactly as installed. */
   readonly hostRule?: {
     install(firewall: T): Promise<void>;
@@ -226,6 +236,38 @@ export function testFirewallDriver<T extends FirewallPort>(options: FirewallCont
       await firewall.apply(state());
       await firewall.clear();
       expect(await hostRule.intact(firewall)).toBe(true);
+    });
+
+    describe.skipIf(!options.downloadClass)("download classes", () => {
+      const classOf = (iface: string, address: string) => options.downloadClass!(firewall, iface, address);
+      const extra = options.extraInterface ?? { name: "ipsec0", account: { mark: 0x75, ipv4: "10.0.105.30" } };
+      const roamer: FirewallAccountSpec = { ...extra.account, interface: if1 };
+      const withRoamer = (shapedInterfaces?: readonly string[]): FirewallState => ({
+        ...state(),
+        accounts: [a, b, c, roamer],
+        ...(shapedInterfaces ? { shapedInterfaces } : {}),
+      });
+
+      test("a download gets its account's class where it leaves through a server's interface", async () => {
+        await firewall.apply(withRoamer());
+        expect(await classOf(if1, F.a.ipv4)).toBe(F.a.mark);
+        expect(await classOf(if1, F.b.ipv6)).toBe(F.b.mark);
+        // Through an interface that is not shaped, an account's download gets no class.
+        expect(await classOf(extra.name, roamer.ipv4)).toBeNull();
+      });
+
+      test("and where it leaves through an extra shaped interface, by its address; updateAccounts keeps that", async () => {
+        await firewall.apply(withRoamer([extra.name]));
+        expect(await classOf(extra.name, roamer.ipv4)).toBe(roamer.mark);
+        expect(await classOf(if1, F.a.ipv4)).toBe(F.a.mark);
+        await firewall.updateAccounts({ upsert: [{ ...roamer, mark: 0x76 }], remove: [roamer] });
+        expect(await classOf(extra.name, roamer.ipv4)).toBe(0x76);
+        await firewall.updateAccounts({ upsert: [], remove: [{ ...roamer, mark: 0x76 }] });
+        expect(await classOf(extra.name, roamer.ipv4)).toBeNull();
+        // A new state without it: no longer shaped there.
+        await firewall.apply(withRoamer());
+        expect(await classOf(extra.name, roamer.ipv4)).toBeNull();
+      });
     });
 
     describe.skipIf(!options.sendTraffic)("with traffic", () => {

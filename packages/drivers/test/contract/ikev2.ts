@@ -32,6 +32,11 @@ export interface Ikev2ContractOptions<C extends Ikev2ContractContext> {
   readonly logout?: (context: C, username: string) => Promise<void>;
   /** A reason to skip the whole suite, or false. */
   readonly skip?: string | false;
+  /**
+   * The tunnel device the driver must report once its daemon runs (null: none, as with kernel
+   * ESP), and, for real drivers, whether a device of that name exists where the daemon runs.
+   */
+  readonly tunnel?: { readonly name: string | null; exists?(context: C, name: string): Promise<boolean> };
 }
 
 function ipv4Host(subnet: string, host: number): string {
@@ -86,6 +91,23 @@ export function testIkev2Driver<C extends Ikev2ContractContext>(options: Ikev2Co
       const info = await context.driver.info();
       expect(info.state).toBe("running");
       expect(info.version).toMatch(/^\d+\.\d+/);
+    });
+
+    test("the tunnel device: none before the daemon runs, then the one its clients' packets use; none after dispose", async () => {
+      expect(context.driver.tunnelInterface()).toBeNull();
+      await context.driver.apply(state(user("alice", 18)));
+      const tunnel = context.driver.tunnelInterface();
+      expect(tunnel).toBe(options.tunnel?.name ?? null);
+      if (tunnel && options.tunnel?.exists) expect(await options.tunnel.exists(context, tunnel)).toBe(true);
+      // A change of accounts neither restarts the daemon nor changes its device.
+      const recreated: string[] = [];
+      context.driver.onTunnelRecreated(() => recreated.push("recreated"));
+      await context.driver.apply(state(user("alice", 18), user("bob", 19)));
+      await context.driver.updateUsers({ upsert: [user("carol", 20)], remove: [] });
+      expect(context.driver.tunnelInterface()).toBe(tunnel);
+      expect(recreated).toEqual([]);
+      await context.driver.dispose();
+      expect(context.driver.tunnelInterface()).toBeNull();
     });
 
     test.skipIf(!login)("each account logs in with its password and gets its own address", async () => {

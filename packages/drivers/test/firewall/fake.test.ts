@@ -8,6 +8,7 @@ testFirewallDriver({
   create: () => new FakeFirewall(),
   sendTraffic: async (firewall, address) =>
     firewall.simulateTraffic(address, { downBytes: 1500, downPackets: 3, upBytes: 900, upPackets: 3 }),
+  downloadClass: async (firewall, iface, address) => firewall.downloadClass(iface, address),
   hostRule: {
     async install(firewall) {
       firewall.hostRules.add("inet hostkeep forward: ip saddr 192.0.2.99 accept");

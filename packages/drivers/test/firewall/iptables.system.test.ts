@@ -4,6 +4,7 @@ import { IptablesFirewall } from "../../src/firewall/iptables.js";
 import { FIREWALL_FIXTURE as F, testFirewallDriver } from "../contract/firewall.js";
 import { realToolsUnavailable } from "../netns.js";
 import {
+  CLASS_MARKS,
   CountingRunner,
   createFirewallLab,
   type FirewallLab,
@@ -45,6 +46,8 @@ for (const variant of ["legacy", "nft"] as const) {
       interfaces: [names.bridge, names.srv2],
       wanInterface: names.wan,
       sendTraffic: (_firewall, address) => lab.sendTraffic(address),
+      downloadClass: (_firewall, device, address) => lab.downloadClass(device, address, CLASS_MARKS),
+      extraInterface: { name: names.roam, account: LAB.roamer },
       hostRule: {
         async install() {
           installHostRules(lab.server, variant);

@@ -56,16 +56,19 @@ describe("IptablesFirewall", () => {
       "*mangle
       :VPNCP_UP - [0:0]
       :VPNCP_DOWN - [0:0]
+      :VPNCP_CLASS - [0:0]
       -I POSTROUTING 1 -j VPNCP_DOWN
+      -A VPNCP_DOWN -o wg0 -m comment --comment "vpncp:shaped" -j VPNCP_CLASS
+      -A VPNCP_DOWN -o wg1 -m comment --comment "vpncp:shaped" -j VPNCP_CLASS
       -A VPNCP_UP -s 10.0.105.18/32 -m comment --comment "vpncp:6d:up" -j MARK --set-xmark 0x6d/0xffffffff
       -A VPNCP_DOWN -d 10.0.105.18/32 -m comment --comment "vpncp:6d:down" -j MARK --set-xmark 0x6d/0xffffffff
-      -A VPNCP_DOWN -d 10.0.105.18/32 -o wg0 -m comment --comment "vpncp:6d:class" -j CLASSIFY --set-class 0001:006d
+      -A VPNCP_CLASS -d 10.0.105.18/32 -m comment --comment "vpncp:6d:class" -j CLASSIFY --set-class 0001:006d
       -A VPNCP_UP -s 10.0.105.19/32 -m comment --comment "vpncp:6e:up" -j MARK --set-xmark 0x6e/0xffffffff
       -A VPNCP_DOWN -d 10.0.105.19/32 -m comment --comment "vpncp:6e:down" -j MARK --set-xmark 0x6e/0xffffffff
-      -A VPNCP_DOWN -d 10.0.105.19/32 -o wg0 -m comment --comment "vpncp:6e:class" -j CLASSIFY --set-class 0001:006e
+      -A VPNCP_CLASS -d 10.0.105.19/32 -m comment --comment "vpncp:6e:class" -j CLASSIFY --set-class 0001:006e
       -A VPNCP_UP -s 10.0.124.5/32 -m comment --comment "vpncp:70:up" -j MARK --set-xmark 0x70/0xffffffff
       -A VPNCP_DOWN -d 10.0.124.5/32 -m comment --comment "vpncp:70:down" -j MARK --set-xmark 0x70/0xffffffff
-      -A VPNCP_DOWN -d 10.0.124.5/32 -o wg1 -m comment --comment "vpncp:70:class" -j CLASSIFY --set-class 0001:0070
+      -A VPNCP_CLASS -d 10.0.124.5/32 -m comment --comment "vpncp:70:class" -j CLASSIFY --set-class 0001:0070
       COMMIT
       *nat
       :VPNCP_NAT - [0:0]
@@ -88,10 +91,13 @@ describe("IptablesFirewall", () => {
       "*mangle
       :VPNCP_UP - [0:0]
       :VPNCP_DOWN - [0:0]
+      :VPNCP_CLASS - [0:0]
       -I POSTROUTING 1 -j VPNCP_DOWN
+      -A VPNCP_DOWN -o wg0 -m comment --comment "vpncp:shaped" -j VPNCP_CLASS
+      -A VPNCP_DOWN -o wg1 -m comment --comment "vpncp:shaped" -j VPNCP_CLASS
       -A VPNCP_UP -s fd00:105::18/128 -m comment --comment "vpncp:6d:up" -j MARK --set-xmark 0x6d/0xffffffff
       -A VPNCP_DOWN -d fd00:105::18/128 -m comment --comment "vpncp:6d:down" -j MARK --set-xmark 0x6d/0xffffffff
-      -A VPNCP_DOWN -d fd00:105::18/128 -o wg0 -m comment --comment "vpncp:6d:class" -j CLASSIFY --set-class 0001:006d
+      -A VPNCP_CLASS -d fd00:105::18/128 -m comment --comment "vpncp:6d:class" -j CLASSIFY --set-class 0001:006d
       COMMIT
       *nat
       :VPNCP_NAT - [0:0]
@@ -108,6 +114,37 @@ describe("IptablesFirewall", () => {
       COMMIT
       "
     `);
+  });
+
+  test("shapedInterfaces get a jump into the class chain beside the servers' interfaces; clear removes the chain", async () => {
+    const runner = new FakeCommandRunner().respond(jumpsPresent(["mangle PREROUTING", "mangle POSTROUTING", "nat POSTROUTING"]));
+    const firewall = new IptablesFirewall({ runner, manageForwarding: false });
+    await firewall.apply({ ...state, accounts: [b], shapedInterfaces: ["ipsec0", "wg1"] });
+    expect(restores(runner)[0]?.input?.split("\n").slice(0, 9)).toEqual([
+      "*mangle",
+      ":VPNCP_UP - [0:0]",
+      ":VPNCP_DOWN - [0:0]",
+      ":VPNCP_CLASS - [0:0]",
+      '-A VPNCP_DOWN -o wg0 -m comment --comment "vpncp:shaped" -j VPNCP_CLASS',
+      '-A VPNCP_DOWN -o wg1 -m comment --comment "vpncp:shaped" -j VPNCP_CLASS',
+      '-A VPNCP_DOWN -o ipsec0 -m comment --comment "vpncp:shaped" -j VPNCP_CLASS',
+      '-A VPNCP_UP -s 10.0.105.19/32 -m comment --comment "vpncp:6e:up" -j MARK --set-xmark 0x6e/0xffffffff',
+      '-A VPNCP_DOWN -d 10.0.105.19/32 -m comment --comment "vpncp:6e:down" -j MARK --set-xmark 0x6e/0xffffffff',
+    ]);
+    await expect(firewall.apply({ ...state, shapedInterfaces: ["bad name"] })).rejects.toThrow('invalid interface name: "bad name"');
+    runner.commands.length = 0;
+    await firewall.clear();
+    expect(restores(runner)[0]?.input?.split("\n").slice(0, 9)).toEqual([
+      "*mangle",
+      ":VPNCP_UP - [0:0]",
+      ":VPNCP_DOWN - [0:0]",
+      ":VPNCP_CLASS - [0:0]",
+      "-D PREROUTING -j VPNCP_UP",
+      "-D POSTROUTING -j VPNCP_DOWN",
+      "-X VPNCP_UP",
+      "-X VPNCP_DOWN",
+      "-X VPNCP_CLASS",
+    ]);
   });
 
   test("legacy uses the iptables-legacy tools; without an uplink NAT skips the vpncp interfaces first", async () => {
@@ -147,32 +184,22 @@ describe("IptablesFirewall", () => {
       "*mangle
       -D VPNCP_UP -s 10.0.105.19/32 -m comment --comment "vpncp:6e:up" -j MARK --set-xmark 0x6e/0xffffffff
       -D VPNCP_DOWN -d 10.0.105.19/32 -m comment --comment "vpncp:6e:down" -j MARK --set-xmark 0x6e/0xffffffff
-      -D VPNCP_DOWN -d 10.0.105.19/32 -o wg0 -m comment --comment "vpncp:6e:class" -j CLASSIFY --set-class 0001:006e
+      -D VPNCP_CLASS -d 10.0.105.19/32 -m comment --comment "vpncp:6e:class" -j CLASSIFY --set-class 0001:006e
       -D VPNCP_UP -s 10.0.124.5/32 -m comment --comment "vpncp:70:up" -j MARK --set-xmark 0x70/0xffffffff
       -D VPNCP_DOWN -d 10.0.124.5/32 -m comment --comment "vpncp:70:down" -j MARK --set-xmark 0x70/0xffffffff
-      -D VPNCP_DOWN -d 10.0.124.5/32 -o wg1 -m comment --comment "vpncp:70:class" -j CLASSIFY --set-class 0001:0070
+      -D VPNCP_CLASS -d 10.0.124.5/32 -m comment --comment "vpncp:70:class" -j CLASSIFY --set-class 0001:0070
       -A VPNCP_UP -s 10.0.105.22/32 -m comment --comment "vpncp:6e:up" -j MARK --set-xmark 0x6e/0xffffffff
       -A VPNCP_DOWN -d 10.0.105.22/32 -m comment --comment "vpncp:6e:down" -j MARK --set-xmark 0x6e/0xffffffff
-      -A VPNCP_DOWN -d 10.0.105.22/32 -o wg0 -m comment --comment "vpncp:6e:class" -j CLASSIFY --set-class 0001:006e
+      -A VPNCP_CLASS -d 10.0.105.22/32 -m comment --comment "vpncp:6e:class" -j CLASSIFY --set-class 0001:006e
       -A VPNCP_UP -s 10.0.105.21/32 -m comment --comment "vpncp:71:up" -j MARK --set-xmark 0x71/0xffffffff
       -A VPNCP_DOWN -d 10.0.105.21/32 -m comment --comment "vpncp:71:down" -j MARK --set-xmark 0x71/0xffffffff
-      -A VPNCP_DOWN -d 10.0.105.21/32 -o wg0 -m comment --comment "vpncp:71:class" -j CLASSIFY --set-class 0001:0071
+      -A VPNCP_CLASS -d 10.0.105.21/32 -m comment --comment "vpncp:71:class" -j CLASSIFY --set-class 0001:0071
       COMMIT
       "
     `);
+    // Classes are picked by address on every shaped interface: moving A to another interface changes no rule.
     runner.commands.length = 0;
     await firewall.updateAccounts({ upsert: [{ ...a, interface: "wg1" }], remove: [] });
-    expect(commands(runner)).toEqual(["iptables-nft-restore -w --noflush", "ip6tables-nft-restore -w --noflush"]);
-    expect(runner.commands[1]?.input).toBe(
-      [
-        "*mangle",
-        '-D VPNCP_DOWN -d fd00:105::18/128 -o wg0 -m comment --comment "vpncp:6d:class" -j CLASSIFY --set-class 0001:006d',
-        '-A VPNCP_DOWN -d fd00:105::18/128 -o wg1 -m comment --comment "vpncp:6d:class" -j CLASSIFY --set-class 0001:006d',
-        "COMMIT",
-        "",
-      ].join("\n"),
-    );
-    runner.commands.length = 0;
     await firewall.updateAccounts({ upsert: [{ ...b, ipv4: "10.0.105.22" }, d], remove: [c] });
     expect(runner.commands).toEqual([]);
   });
@@ -183,18 +210,20 @@ describe("IptablesFirewall", () => {
       "*mangle",
       ":PREROUTING ACCEPT [0:0]",
       ":POSTROUTING ACCEPT [0:0]",
+      ":VPNCP_CLASS - [0:0]",
       ":VPNCP_DOWN - [0:0]",
       ":VPNCP_UP - [0:0]",
       "-A PREROUTING -j VPNCP_UP",
       "-A POSTROUTING -j VPNCP_DOWN",
       "-A PREROUTING -s 192.0.2.99/32 -j MARK --set-xmark 0x7/0xffffffff",
-      '-A VPNCP_DOWN -d 10.0.105.19/32 -o wg0 -m comment --comment "vpncp:6e:class" -j CLASSIFY --set-class 0001:006e',
+      '-A VPNCP_CLASS -d 10.0.105.19/32 -m comment --comment "vpncp:6e:class" -j CLASSIFY --set-class 0001:006e',
       '-A VPNCP_DOWN -d 10.0.105.19/32 -m comment --comment "vpncp:6e:down" -j MARK --set-xmark 0x6e/0xffffffff',
+      '-A VPNCP_DOWN -o wg0 -m comment --comment "vpncp:shaped" -j VPNCP_CLASS',
       '-A VPNCP_UP -s 10.0.105.19/32 -m comment --comment "vpncp:6e:up" -j MARK --set-xmark 0x6e/0xffffffff',
       "COMMIT",
       "",
     ].join("\n");
-    const saved6 = "*mangle\n:VPNCP_DOWN - [0:0]\n:VPNCP_UP - [0:0]\nCOMMIT\n";
+    const saved6 = "*mangle\n:VPNCP_CLASS - [0:0]\n:VPNCP_DOWN - [0:0]\n:VPNCP_UP - [0:0]\nCOMMIT\n";
     const runner = new FakeCommandRunner().respond((file) =>
       file.endsWith("-save") ? { stdout: file.startsWith("ip6") ? saved6 : saved4 } : undefined,
     );
@@ -204,9 +233,12 @@ describe("IptablesFirewall", () => {
     expect(runner.commands[2]?.input?.split("\n").filter((line) => line.startsWith("-"))).toHaveLength(3);
     runner.commands.length = 0;
     await firewall.updateAccounts({ upsert: [], remove: [b] });
-    expect(runner.commands[0]?.input).toContain(
-      '-D VPNCP_DOWN -d 10.0.105.19/32 -o wg0 -m comment --comment "vpncp:6e:class" -j CLASSIFY --set-class 0001:006e',
-    );
+    // Its three rules go, and only those: the jump into VPNCP_CLASS is no account's rule.
+    expect(runner.commands[0]?.input?.split("\n").filter((line) => line.startsWith("-"))).toEqual([
+      '-D VPNCP_UP -s 10.0.105.19/32 -m comment --comment "vpncp:6e:up" -j MARK --set-xmark 0x6e/0xffffffff',
+      '-D VPNCP_DOWN -d 10.0.105.19/32 -m comment --comment "vpncp:6e:down" -j MARK --set-xmark 0x6e/0xffffffff',
+      '-D VPNCP_CLASS -d 10.0.105.19/32 -m comment --comment "vpncp:6e:class" -j CLASSIFY --set-class 0001:006e',
+    ]);
 
     const empty = new FakeCommandRunner().respond((file) =>
       file.endsWith("-save") ? { stdout: "*mangle\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n" } : undefined,
@@ -224,7 +256,7 @@ describe("IptablesFirewall", () => {
       ":VPNCP_UP - [0:0]",
       "[9:900] -A PREROUTING -s 10.0.105.18/32 -j MARK --set-xmark 0x6d/0xffffffff",
       '[4:336] -A VPNCP_DOWN -d 10.0.105.18/32 -m comment --comment "vpncp:6d:down" -j MARK --set-xmark 0x6d/0xffffffff',
-      '[4:336] -A VPNCP_DOWN -d 10.0.105.18/32 -o wg0 -m comment --comment "vpncp:6d:class" -j CLASSIFY --set-class 0001:006d',
+      '[4:336] -A VPNCP_CLASS -d 10.0.105.18/32 -m comment --comment "vpncp:6d:class" -j CLASSIFY --set-class 0001:006d',
       '[3:252] -A VPNCP_UP -s 10.0.105.18/32 -m comment --comment "vpncp:6d:up" -j MARK --set-xmark 0x6d/0xffffffff',
       '[0:0] -A VPNCP_UP -s 10.0.105.19/32 -m comment --comment "vpncp:6e:up" -j MARK --set-xmark 0x6e/0xffffffff',
       '[1:60] -A VPNCP_DOWN -d 10.0.105.19/32 -m comment --comment "vpncp:6e:down" -j MARK --set-xmark 0x6e/0xffffffff',
@@ -284,9 +316,11 @@ describe("IptablesFirewall", () => {
       "*mangle
       :VPNCP_UP - [0:0]
       :VPNCP_DOWN - [0:0]
+      :VPNCP_CLASS - [0:0]
       -D PREROUTING -j VPNCP_UP
       -X VPNCP_UP
       -X VPNCP_DOWN
+      -X VPNCP_CLASS
       COMMIT
       *nat
       :VPNCP_NAT - [0:0]

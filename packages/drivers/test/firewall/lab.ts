@@ -27,6 +27,9 @@ export const LAB = {
   port: 8080,
 } as const;
 
+/** Every mark the contract suite and the lab's tests give accounts: an HTB class for each finds where a download went. */
+export const CLASS_MARKS: readonly number[] = [F.a.mark, F.b.mark, F.c.mark, F.d.mark, 0x72, 0x73, LAB.roamer.mark, 0x76];
+
 export interface FirewallLabNames {
   /** Server 1's vpncp interface (a bridge). */
   readonly bridge: string;
@@ -80,11 +83,16 @@ export interface FirewallLab {
   ping(source: string, target: string, count?: number): Promise<boolean>;
   /** A TCP exchange from the client at `source` to the internet host: `up` bytes out, `down` bytes back. */
   exchange(source: string, up: number, down: number): Promise<{ peer: string; received: number }>;
-  /** An HTB on the bridge with one class per mark (1:<hex>) and a default class. */
-  htb(marks: readonly number[]): void;
-  /** Bytes `tc -s class show` reports sent through class 1:<mark hex> of the bridge. */
-  classSent(mark: number): number;
-  removeHtb(): void;
+  /** An HTB on `device` (default: the bridge) with one class per mark (1:<hex>) and a default class. */
+  htb(marks: readonly number[], device?: string): void;
+  /** Bytes `tc -s class show` reports sent through class 1:<mark hex> of `device` (default: the bridge). */
+  classSent(mark: number, device?: string): number;
+  removeHtb(device?: string): void;
+  /**
+   * Pings from the client holding `address` with an HTB on `device` holding a class for each of
+   * `marks`: the mark whose class the replies (its download) went through, null when none did.
+   */
+  downloadClass(device: string, address: string, marks: readonly number[]): Promise<number | null>;
   dispose(): Promise<void>;
 }
 
@@ -216,8 +224,7 @@ export async function createFirewallLab(names: FirewallLabNames): Promise<Firewa
         listener = undefined;
       }
     },
-    htb(marks) {
-      const dev = names.bridge;
+    htb(marks, dev = names.bridge) {
       const tc = (...args: string[]) => server.exec("tc", args);
       tc("qdisc", "replace", "dev", dev, "root", "handle", "1:", "htb", "default", "9999");
       tc("class", "add", "dev", dev, "parent", "1:", "classid", "1:1", "htb", "rate", "10gbit", "quantum", "60000");
@@ -225,14 +232,25 @@ export async function createFirewallLab(names: FirewallLabNames): Promise<Firewa
         tc("class", "add", "dev", dev, "parent", "1:1", "classid", `1:${minor}`, "htb", "rate", "1gbit", "quantum", "60000");
       }
     },
-    classSent(mark) {
-      const text = server.exec("tc", ["-s", "class", "show", "dev", names.bridge, "classid", `1:${mark.toString(16)}`]);
+    classSent(mark, device = names.bridge) {
+      const text = server.exec("tc", ["-s", "class", "show", "dev", device, "classid", `1:${mark.toString(16)}`]);
       const sent = /Sent (\d+) bytes/.exec(text)?.[1];
       if (sent === undefined) throw new Error(`no class 1:${mark.toString(16)}: ${text}`);
       return Number(sent);
     },
-    removeHtb() {
-      server.exec("tc", ["qdisc", "del", "dev", names.bridge, "root"]);
+    removeHtb(device = names.bridge) {
+      server.exec("tc", ["qdisc", "del", "dev", device, "root"]);
+    },
+    async downloadClass(device, address, marks) {
+      lab.htb(marks, device);
+      try {
+        await lab.sendTraffic(address);
+        const hit = marks.filter((mark) => lab.classSent(mark, device) > 0);
+        if (hit.length > 1) throw new Error(`downloads to ${address} went through several classes: ${hit.join(", ")}`);
+        return hit[0] ?? null;
+      } finally {
+        lab.removeHtb(device);
+      }
     },
     async dispose() {
       await listener?.stop();

@@ -4,12 +4,14 @@ import { NftablesFirewall, renderNftRuleset } from "../../src/firewall/nftables.
 import { FIREWALL_FIXTURE, testFirewallDriver } from "../contract/firewall.js";
 import { realToolsUnavailable } from "../netns.js";
 import {
+  CLASS_MARKS,
   CountingRunner,
   createFirewallLab,
   type FirewallLab,
   firewallLabNames,
   hostRules,
   installHostRules,
+  LAB,
   testFirewallInLab,
 } from "./lab.js";
 
@@ -34,6 +36,8 @@ describe.skipIf(skip)("nftables firewall in network namespaces", () => {
     interfaces: [names.bridge, names.srv2],
     wanInterface: names.wan,
     sendTraffic: (_firewall, address) => lab.sendTraffic(address),
+    downloadClass: (_firewall, device, address) => lab.downloadClass(device, address, CLASS_MARKS),
+    extraInterface: { name: names.roam, account: LAB.roamer },
     hostRule: {
       async install() {
         installHostRules(lab.server, "nft");

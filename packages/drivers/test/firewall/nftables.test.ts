@@ -48,12 +48,13 @@ describe("NftablesFirewall", () => {
       "table inet vpncp
       delete table inet vpncp
       table inet vpncp {
+        set shaped { type ifname; elements = { "wg0", "wg1" } }
         map mark_down4 { type ipv4_addr : mark; counter; elements = { 10.0.105.18 : 0x6d, 10.0.105.19 : 0x6e, 10.0.124.5 : 0x70 } }
         map mark_up4 { type ipv4_addr : mark; counter; elements = { 10.0.105.18 : 0x6d, 10.0.105.19 : 0x6e, 10.0.124.5 : 0x70 } }
         map mark_down6 { type ipv6_addr : mark; counter; elements = { fd00:105::18 : 0x6d } }
         map mark_up6 { type ipv6_addr : mark; counter; elements = { fd00:105::18 : 0x6d } }
-        map prio_down4 { type ifname . ipv4_addr : classid; elements = { "wg0" . 10.0.105.18 : 1:6d, "wg0" . 10.0.105.19 : 1:6e, "wg1" . 10.0.124.5 : 1:70 } }
-        map prio_down6 { type ifname . ipv6_addr : classid; elements = { "wg0" . fd00:105::18 : 1:6d } }
+        map prio_down4 { type ipv4_addr : classid; elements = { 10.0.105.18 : 1:6d, 10.0.105.19 : 1:6e, 10.0.124.5 : 1:70 } }
+        map prio_down6 { type ipv6_addr : classid; elements = { fd00:105::18 : 1:6d } }
         chain mangle_prerouting {
           type filter hook prerouting priority mangle; policy accept;
           meta mark set ip saddr map @mark_up4
@@ -63,8 +64,8 @@ describe("NftablesFirewall", () => {
           type filter hook postrouting priority mangle; policy accept;
           meta mark set ip daddr map @mark_down4
           meta mark set ip6 daddr map @mark_down6
-          meta priority set oifname . ip daddr map @prio_down4
-          meta priority set oifname . ip6 daddr map @prio_down6
+          oifname @shaped meta priority set ip daddr map @prio_down4
+          oifname @shaped meta priority set ip6 daddr map @prio_down6
         }
         chain nat_postrouting {
           type nat hook postrouting priority srcnat; policy accept;
@@ -83,6 +84,21 @@ describe("NftablesFirewall", () => {
       }
       "
     `);
+  });
+
+  test("the download class is set where packets leave through the servers' interfaces or shapedInterfaces", async () => {
+    const runner = new FakeCommandRunner();
+    const firewall = new NftablesFirewall({ runner, manageForwarding: false });
+    await firewall.apply({ ...state, shapedInterfaces: ["ipsec0", "wg0"] });
+    const script = runner.commands[0]?.input ?? "";
+    expect(script).toContain(`  set shaped { type ifname; elements = { "wg0", "wg1", "ipsec0" } }`);
+    expect(script).toContain("    oifname @shaped meta priority set ip daddr map @prio_down4\n");
+    // NAT and forwarding still concern the servers' interfaces only.
+    expect(script).toContain(`iifname { "wg0", "wg1" } accept comment "vpncp:interfaces"`);
+    runner.commands.length = 0;
+    await firewall.apply({ servers: [], accounts: [] });
+    expect(runner.commands[0]?.input).toContain("  set shaped { type ifname; }\n");
+    await expect(firewall.apply({ ...state, shapedInterfaces: ["bad name"] })).rejects.toThrow('invalid interface name: "bad name"');
   });
 
   test("without an uplink NAT matches what leaves through no vpncp interface; IPv4-only states leave IPv6 forwarding alone", async () => {
@@ -110,24 +126,16 @@ describe("NftablesFirewall", () => {
     expect(runner.commands[0]?.input).toMatchInlineSnapshot(`
       "delete element inet vpncp mark_down4 { 10.0.105.19, 10.0.124.5 }
       delete element inet vpncp mark_up4 { 10.0.105.19, 10.0.124.5 }
-      delete element inet vpncp prio_down4 { "wg0" . 10.0.105.19, "wg1" . 10.0.124.5 }
+      delete element inet vpncp prio_down4 { 10.0.105.19, 10.0.124.5 }
       add element inet vpncp mark_down4 { 10.0.105.22 : 0x6e, 10.0.105.21 : 0x71 }
       add element inet vpncp mark_up4 { 10.0.105.22 : 0x6e, 10.0.105.21 : 0x71 }
-      add element inet vpncp prio_down4 { "wg0" . 10.0.105.22 : 1:6e, "wg0" . 10.0.105.21 : 1:71 }
+      add element inet vpncp prio_down4 { 10.0.105.22 : 1:6e, 10.0.105.21 : 1:71 }
       "
     `);
-    // Moving A to another interface only touches its priority elements: its counters stay.
+    // Nothing to change, or removing what is not there: no process at all. Classes are picked by
+    // address on every shaped interface, so moving A to another interface changes nothing either.
     runner.commands.length = 0;
     await firewall.updateAccounts({ upsert: [{ ...a, interface: "wg1" }], remove: [] });
-    expect(runner.commands[0]?.input).toMatchInlineSnapshot(`
-      "delete element inet vpncp prio_down4 { "wg0" . 10.0.105.18 }
-      delete element inet vpncp prio_down6 { "wg0" . fd00:105::18 }
-      add element inet vpncp prio_down4 { "wg1" . 10.0.105.18 : 1:6d }
-      add element inet vpncp prio_down6 { "wg1" . fd00:105::18 : 1:6d }
-      "
-    `);
-    // Nothing to change, or removing what is not there: no process at all.
-    runner.commands.length = 0;
     await firewall.updateAccounts({ upsert: [b, { ...b, ipv4: "10.0.105.22" }], remove: [c] });
     await firewall.updateAccounts({ upsert: [], remove: [{ mark: 0x99, interface: "wg0", ipv4: "10.0.105.99" }] });
     expect(runner.commands).toEqual([]);
@@ -158,9 +166,9 @@ describe("NftablesFirewall", () => {
             family: "inet",
             name: "prio_down4",
             table: "vpncp",
-            type: ["ifname", "ipv4_addr"],
+            type: "ipv4_addr",
             map: "classid",
-            elem: [[{ concat: ["wg0", "10.0.105.19"] }, "1:6e"]],
+            elem: [["10.0.105.19", "1:6e"]],
           },
         },
       ],
@@ -176,7 +184,7 @@ describe("NftablesFirewall", () => {
       [
         "add element inet vpncp mark_down4 { 10.0.124.5 : 0x70 }",
         "add element inet vpncp mark_up4 { 10.0.124.5 : 0x70 }",
-        `add element inet vpncp prio_down4 { "wg1" . 10.0.124.5 : 1:70 }`,
+        "add element inet vpncp prio_down4 { 10.0.124.5 : 1:70 }",
         "",
       ].join("\n"),
     );
@@ -184,7 +192,7 @@ describe("NftablesFirewall", () => {
       [
         "delete element inet vpncp mark_down4 { 10.0.105.19 }",
         "delete element inet vpncp mark_up4 { 10.0.105.19 }",
-        `delete element inet vpncp prio_down4 { "wg0" . 10.0.105.19 }`,
+        "delete element inet vpncp prio_down4 { 10.0.105.19 }",
         "",
       ].join("\n"),
     );

@@ -25,7 +25,13 @@ interface FakeContext extends Ikev2ContractContext {
 
 testIkev2Driver<FakeContext>({
   name: "fake",
-  create: async () => ({ driver: new FakeIkev2(), connection: FAKE_CONNECTION, clientHost: "192.0.2.2", dispose: async () => {} }),
+  create: async () => ({
+    driver: new FakeIkev2({ tunnelInterface: "ipsec0" }),
+    connection: FAKE_CONNECTION,
+    clientHost: "192.0.2.2",
+    dispose: async () => {},
+  }),
+  tunnel: { name: "ipsec0" },
   login: async (context, username, password) => {
     try {
       return { ok: true, virtualIps: context.driver.simulateLogin(username, password).virtualIps };
@@ -81,6 +87,27 @@ describe("FakeIkev2 test controls", () => {
     expect(fake.running).toBe(true);
     await fake.dispose();
     expect((await fake.info()).state).toBe("stopped");
+  });
+
+  test("without a tunnel device (kernel ESP) it reports none", async () => {
+    const fake = new FakeIkev2();
+    await fake.apply({ connections: [FAKE_CONNECTION], users: [alice] });
+    expect(fake.tunnelInterface()).toBeNull();
+  });
+
+  test("simulateRestart ends the sessions and tells the listeners, under the device's new name when given", async () => {
+    const fake = new FakeIkev2({ tunnelInterface: "ipsec0" });
+    const heard: (string | null)[] = [];
+    fake.onTunnelRecreated(() => heard.push(fake.tunnelInterface()));
+    fake.simulateRestart();
+    expect(heard).toEqual([]);
+    await fake.apply({ connections: [FAKE_CONNECTION], users: [alice] });
+    fake.simulateLogin("alice", "pw-alice");
+    fake.simulateRestart();
+    fake.simulateRestart("ipsec1");
+    expect(heard).toEqual(["ipsec0", "ipsec1"]);
+    expect(fake.sessions).toEqual([]);
+    expect(fake.users).toEqual([alice]);
   });
 
   test("a user of an unknown connection is refused by updateUsers", async () => {

@@ -17,7 +17,7 @@ import { IKEV2_TEST_PASSWORDS, type Ikev2ContractContext, type Ikev2LoginResult,
 import { createNamespace, linkNamespaces, realToolsUnavailable, type TestNamespace } from "../netns.js";
 
 const skip =
-  realToolsUnavailable(["swanctl", "charon-systemd", "charon-cmd", "pki", "ping", "stdbuf"]) ||
+  realToolsUnavailable(["swanctl", "charon-systemd", "charon-cmd", "pki", "ping", "stdbuf", "tc"]) ||
   (existsSync("/dev/net/tun") ? false : "no /dev/net/tun");
 
 const SERVER_ID = "vpn.example.test";
@@ -301,6 +301,11 @@ testIkev2Driver<Lab>({
   create: createLab,
   login: clientLogin,
   logout: clientLogout,
+  // kernel-libipsec's TUN: the first "ipsec%d" free in the server's namespace
+  tunnel: {
+    name: "ipsec0",
+    exists: async (lab, name) => (await lab.srv.runner.run("ip", ["link", "show", "dev", name], { allowFailure: true })).exitCode === 0,
+  },
 });
 
 describe.skipIf(Boolean(skip))("strongswan driver with real clients", () => {
@@ -454,11 +459,15 @@ describe.skipIf(Boolean(skip))("strongswan driver with real clients", () => {
     expect(readdirSync(join(lab.stateDir, "users")).sort()).toEqual(["alice.conf", "bob.conf"]);
   });
 
-  test("a charon that dies is restarted and reloaded: the account logs in again", async () => {
+  test("a charon that dies is restarted and reloaded: the account logs in again; its new TUN (no qdiscs) is reported", async () => {
     lab = await createLab();
     const alice = account("alice", 18, IKEV2_TEST_PASSWORDS.alice);
     await lab.driver.apply({ connections: [lab.connection], users: [alice] });
     expect((await clientLogin(lab, "alice", alice.password)).ok).toBe(true);
+    const recreated: (string | null)[] = [];
+    lab.driver.onTunnelRecreated(() => recreated.push(lab!.driver.tunnelInterface()));
+    expect(lab.driver.tunnelInterface()).toBe("ipsec0");
+    lab.srv.exec("tc", ["qdisc", "replace", "dev", "ipsec0", "root", "handle", "1:", "htb", "default", "1"]);
     const first = lab.driver.daemonPid!;
     process.kill(first, "SIGKILL");
     const second = await waitFor("a new charon", () => {
@@ -466,6 +475,10 @@ describe.skipIf(Boolean(skip))("strongswan driver with real clients", () => {
       return pid !== null && pid !== first ? pid : null;
     });
     expect(second).not.toBe(first);
+    await waitFor("the new tunnel to be reported", () => recreated.length > 0);
+    expect(recreated).toEqual(["ipsec0"]);
+    // the old device went with the old charon, and its qdisc with it: the listener has to shape it again
+    expect(lab.srv.exec("tc", ["qdisc", "show", "dev", "ipsec0"])).not.toContain("htb");
     await waitFor("the reload", async () => (await lab!.driver.info()).state === "running");
     await clientLogout(lab, "alice");
     // The reload runs right after the restart; a login succeeds once it is through.

@@ -3,7 +3,7 @@
  * sends over vici (to a fake vici server on a unix socket) and which commands it runs (a
  * FakeCommandRunner), and the `--list-sas --raw` parser on real output.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -449,5 +449,58 @@ describe("StrongSwanDriver against a fake charon", () => {
     await driver.dispose();
     expect(await Promise.race([spawned[0]!.handle.exited, "running"])).toBe("SIGTERM");
     expect(driver.daemonPid).toBeNull();
+  });
+
+  test("spawn mode: the tunnel is the TUN device this charon logged making; a restarted charon's new one goes to the listeners", async () => {
+    const stateDir = join(dir, "state");
+    const handles: DaemonHandle[] = [];
+    const vicis: FakeVici[] = [];
+    let tun = "ipsec0";
+    const spawning = new (class extends FakeCommandRunner {
+      override spawn(file: string, args: readonly string[]): DaemonHandle {
+        const handle = super.spawn(file, args);
+        handles.push(handle);
+        // what kernel-libipsec logs while charon loads its plugins, before vici listens
+        appendFileSync(join(stateDir, "charon.log"), `2026-11-23 14:00:00 00[LIB] created TUN device: ${tun}\n`);
+        setTimeout(() => {
+          void FakeVici.start(join(stateDir, "charon.vici")).then((started) => vicis.push(started));
+        }, 20);
+        return handle;
+      }
+    })();
+    const logged: string[] = [];
+    driver = new StrongSwanDriver({
+      runner: spawning,
+      stateDir,
+      mode: "spawn",
+      logger: { info: (message) => logged.push(message), warn: (message) => logged.push(message) },
+    });
+    const recreated: (string | null)[] = [];
+    driver.onTunnelRecreated(() => recreated.push(driver!.tunnelInterface()));
+    try {
+      expect(driver.tunnelInterface()).toBeNull();
+      await driver.apply({ connections: [CONNECTION], users: [ALICE] });
+      expect(driver.tunnelInterface()).toBe("ipsec0");
+      expect(recreated).toEqual([]);
+      // charon dies: no tunnel until the driver has started it again; the new one has another name
+      tun = "ipsec1";
+      await handles[0]!.stop();
+      expect(driver.tunnelInterface()).toBeNull();
+      for (let i = 0; i < 100 && recreated.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(recreated).toEqual(["ipsec1"]);
+      expect(driver.tunnelInterface()).toBe("ipsec1");
+      expect(logged).toContain(`charon started (pid ${handles[1]!.pid}, tunnel ipsec1)`);
+    } finally {
+      await driver.dispose();
+      for (const started of vicis) await started.close();
+    }
+  });
+
+  test("no tunnel device with kernel ESP; an external charon's is the one configured", async () => {
+    const kernel = new StrongSwanDriver({ runner, stateDir: join(dir, "k"), esp: "kernel", tunnelInterface: "ipsec0", mode: "external" });
+    expect(kernel.tunnelInterface()).toBeNull();
+    const configured = new StrongSwanDriver({ runner, stateDir: join(dir, "e"), mode: "external", tunnelInterface: "ipsec3" });
+    expect(configured.tunnelInterface()).toBe("ipsec3");
+    expect(new StrongSwanDriver({ runner, stateDir: join(dir, "e"), mode: "external" }).tunnelInterface()).toBeNull();
   });
 });

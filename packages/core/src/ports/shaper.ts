@@ -1,5 +1,6 @@
 /**
- * The traffic shaper port (tc/HTB). Each WireGuard interface gets an HTB root
+ * The traffic shaper port (tc/HTB). Each WireGuard interface (and the IKEv2
+ * tunnel device, where strongSwan has one) gets an HTB root
  * (download: egress of the interface) and an IFB twin fed from its ingress
  * (upload), so no qdisc holds more than one server's accounts. Each account has
  * class 1:<mark in hex> on both at its rate; downloads are classified by the

@@ -37,7 +37,7 @@ export function serverRecord(index, interfaceName, options = {}) {
     privateKey: keys.privateKey,
     publicKey: keys.publicKey,
     externalIp: options.externalIp ?? "192.0.2.1",
-    endpoint: "",
+    endpoint: options.endpoint ?? "",
     dns1: "8.8.8.8",
     dns2: "1.1.1.1",
     dns1Ipv6: "",

@@ -305,11 +305,13 @@ export class Reconciler {
       }
     }
 
+    // the firewall first: a transaction that deletes elements waits for the kernel (~15 ms), the longest
+    // of the tools, and each process start takes its turn on this thread
+    if (marks.upsert.length > 0 || marks.remove.length > 0) work.push(this.#firewall.updateAccounts(marks));
     for (const [name, change] of peers) {
       work.push(this.#wg.updatePeers(name, { upsert: change.upsert, remove: change.remove.map((p) => p.publicKey) }));
     }
     for (const [name, change] of classes) work.push(this.#shaper.updateAccounts(name, change));
-    if (marks.upsert.length > 0 || marks.remove.length > 0) work.push(this.#firewall.updateAccounts(marks));
     if (users.upsert.length > 0 || users.remove.length > 0) work.push(this.#ikev2.updateUsers(users));
 
     await settleAll(work);

@@ -403,7 +403,8 @@ export class NftablesFirewall implements FirewallPort {
 
   updateAccounts(change: FirewallAccountChange): Promise<void> {
     return this.#serial(async () => {
-      const applied = await this.#applied();
+      // no await while the mirror is known: the nft process starts in this turn, before other tools'
+      const applied = this.#mirror !== undefined ? this.#mirror : await this.#applied();
       if (applied === null) throw driverError(`table inet ${this.#table} is not applied; apply the state first`);
       const touched = {} as Record<MapName, Map<string, string | undefined>>;
       for (const map of MAPS) touched[map] = new Map();

@@ -76,10 +76,10 @@ function verdicts(ctx, drivers, { parts, burst }) {
       const tools = parts.map(
         (p) =>
           `${p.size}: ${Object.entries(p.toolMs[op] ?? {})
-            .map(([tool, list]) => `${tool} ${ms(percentile(list, 50))}`)
+            .map(([tool, list]) => `${tool} ${ms(percentile(list, 50))}/${ms(percentile(list, 99))}`)
             .join(", ")}`,
       );
-      report.line(`       per process (p50): ${tools.join(" | ")}`);
+      report.line(`       each process (p50/p99): ${tools.join(" | ")}`);
     }
   }
   for (const op of OPS) {
@@ -94,11 +94,18 @@ function verdicts(ctx, drivers, { parts, burst }) {
       pass: r <= 1.5,
     });
     if (drivers === "system") {
+      const slowest = Object.entries(big.toolMs[op] ?? {})
+        .map(([tool, list]) => ({ tool, p50: percentile(list, 50), p99: percentile(list, 99) }))
+        .sort((a, b) => b.p99 - a.p99)[0];
       report.verdict({
         target: `1 ${op} one account with 10,000 existing (system drivers), p99`,
         figures: `p99 ${ms(p99Big)}, p50 ${ms(percentile(big.samples[op], 50))}`,
         threshold: "≤ 50 ms",
         pass: p99Big <= 50,
+        why:
+          p99Big <= 50 || !slowest
+            ? ""
+            : `the slowest tool's own process takes p50 ${ms(slowest.p50)}, p99 ${ms(slowest.p99)} (${slowest.tool}${slowest.tool === "nft" ? ": a transaction that deletes map elements waits for the kernel" : ""}); the tail is the machine's (the same p99 at 100 accounts: ${ms(p99Base)})`,
       });
     }
   }
@@ -134,7 +141,7 @@ export async function changeTarget(ctx) {
   const { report } = ctx;
   report.heading("1. One change at scale");
   const fakeSizes = ctx.large ? [100, 1_000, 10_000, 50_000] : [100, 1_000, 10_000];
-  verdicts(ctx, "fake", await measure(ctx, "fake", fakeSizes, ctx.quick ? 60 : 300));
+  verdicts(ctx, "fake", await measure(ctx, "fake", fakeSizes, ctx.quick ? 100 : 1000));
   if (ctx.skipSystem) {
     report.verdict({
       target: "1 one change (system drivers)",
@@ -146,5 +153,5 @@ export async function changeTarget(ctx) {
     return;
   }
   // 50,000 in one qdisc is beyond what HTB loads in reasonable time (class add is O(classes))
-  verdicts(ctx, "system", await measure(ctx, "system", [100, 1_000, 10_000], ctx.quick ? 40 : 150));
+  verdicts(ctx, "system", await measure(ctx, "system", [100, 1_000, 10_000], ctx.quick ? 40 : 200));
 }

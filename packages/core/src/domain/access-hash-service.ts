@@ -39,6 +39,9 @@ export class AccessHashService {
   readonly #clock: Clock;
   #entries: AccessHashEntry[] | null = null;
   #readAt = 0;
+  /** Digests of the entries as bytes, and of recently presented hashes: every request is checked. */
+  readonly #entryDigests = new WeakMap<AccessHashEntry, Buffer>();
+  readonly #presented = new Map<string, Buffer>();
 
   constructor(@inject(TYPES.Storage) storage: Storage, @inject(TYPES.Clock) clock: Clock) {
     this.#storage = storage;
@@ -92,11 +95,22 @@ export class AccessHashService {
 
   async verify(hash: string | undefined, clientIp: string): Promise<boolean> {
     if (typeof hash !== "string" || !HASH_RE.test(hash)) return false;
-    const digest = Buffer.from(digestOf(hash), "hex");
+    let digest = this.#presented.get(hash);
+    if (!digest) {
+      // a client sends the same cookie with every request; a few hundred recent ones are kept
+      if (this.#presented.size >= 256) this.#presented.clear();
+      digest = Buffer.from(digestOf(hash), "hex");
+      this.#presented.set(hash, digest);
+    }
     const ip = normalizeClientIp(clientIp);
     let ok = false;
     for (const entry of await this.list()) {
-      const matches = timingSafeEqual(Buffer.from(entry.digest, "hex"), digest);
+      let entryDigest = this.#entryDigests.get(entry);
+      if (!entryDigest) {
+        entryDigest = Buffer.from(entry.digest, "hex");
+        this.#entryDigests.set(entry, entryDigest);
+      }
+      const matches = entryDigest.length === digest.length && timingSafeEqual(entryDigest, digest);
       if (matches && (entry.ip === null || entry.ip === ip)) ok = true;
     }
     return ok;

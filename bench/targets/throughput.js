@@ -73,11 +73,15 @@ export async function throughputTarget(ctx) {
     parts.push(await setup(ctx, lab, 9_999, "u"));
     for (const part of parts) report.line(`${(part.others + 1).toLocaleString("en")} accounts on the server: loaded in ${ms(part.loadMs)}`);
     const seconds = ctx.quick ? 3 : 4;
-    const rounds = ctx.quick ? 2 : 3;
+    const rounds = ctx.quick ? 2 : 5;
     const samples = { download: [[], [], []], upload: [[], [], []] };
     for (let i = 0; i < rounds; i += 1) {
       for (const direction of ["download", "upload"]) {
-        for (const [p, part] of parts.entries()) samples[direction][p].push((await run(ctx, lab, part, direction, seconds)).mbps);
+        // each round starts with another setup, so none is always measured first
+        for (let k = 0; k < parts.length; k += 1) {
+          const p = (i + k) % parts.length;
+          samples[direction][p].push((await run(ctx, lab, parts[p], direction, seconds)).mbps);
+        }
       }
     }
     for (const direction of ["download", "upload"]) {

@@ -50,7 +50,11 @@ export function serveWorker(handlers) {
       if (!handler) throw new Error(`no handler ${type}`);
       process.send({ id, result: (await handler(args)) ?? null });
     } catch (error) {
-      process.send({ id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+      // the causes too: a VpncpError's says which tool failed and how
+      let text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      for (let cause = error?.cause; cause; cause = cause.cause)
+        text += `\ncaused by: ${cause instanceof Error ? cause.message : String(cause)}`;
+      process.send({ id, error: text });
     }
   });
   process.on("SIGTERM", async () => {

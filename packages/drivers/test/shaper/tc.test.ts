@@ -1,3 +1,4 @@
+import type { RunOptions } from "@vpncp/core";
 import { describe, expect, test } from "vitest";
 import { FakeCommandRunner } from "../../src/command-runner/fake.js";
 import { canonicalAddress, formatTcRate, ifbNameOf, TcShaper } from "../../src/shaper/tc.js";
@@ -194,6 +195,31 @@ describe("TcShaper batches", () => {
       class del dev ifb-wg0 classid 1:6e
       "
     `);
+  });
+
+  test("a tc batch may take longer the more lines it has (a big reload is not cut off at the default timeout)", async () => {
+    const machine = freshMachine("wg0");
+    const timeouts: (number | undefined)[] = [];
+    const runner = {
+      netns: null,
+      run: (file: string, args: readonly string[], options?: RunOptions) => {
+        if (file === "tc" && args.includes("-batch")) timeouts.push(options?.timeoutMs);
+        return machine.run(file, args, options);
+      },
+      spawn: machine.spawn.bind(machine),
+    };
+    const accounts = Array.from({ length: 2000 }, (_, i) => ({
+      mark: 0x100 + i,
+      ipv4: `10.0.${100 + (i >> 8)}.${i & 255}`,
+      downloadMbit: 1,
+      uploadMbit: 1,
+    }));
+    await new TcShaper({ runner }).applyInterfaces([{ interface: "wg0", subnets: ["10.0.96.0/19"], accounts: accounts.slice(0, 1) }]);
+    await new TcShaper({ runner }).applyInterfaces([{ interface: "wg0", subnets: ["10.0.96.0/19"], accounts }]);
+    const [small = 0, big = 0] = timeouts;
+    expect(small).toBeGreaterThanOrEqual(120_000);
+    // three lines per account (a class each way, an upload filter), 10 ms each
+    expect(big - small).toBeGreaterThanOrEqual(3 * 1999 * 10);
   });
 
   test("an update that changes nothing, like removing an unknown mark, runs no process", async () => {

@@ -44,8 +44,10 @@ const MONTH_PREFIX = "stats:months";
 const DAY_PREFIX = "stats:days";
 const MONTH_RE = /^\d{4}-\d{2}$/;
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
-/** Accounts of a past day moved into their month records per sample (~50 ms of CPU): a sample's cost stays bounded. */
+/** Accounts of a past day moved into their month records per sample at least (~50 ms of CPU): a sample's cost stays bounded. */
 const FOLD_PER_SAMPLE = 100;
+/** …and enough that a day of every account is moved within this many minutes, whatever the sampling frequency. */
+const FOLD_WITHIN_MINUTES = 12 * 60;
 
 /**
  * Daily traffic per account. Every `traffic_statistics_frequency` minutes the
@@ -218,10 +220,11 @@ export class StatisticsService extends EventEmitter<{ sample: [TrafficSample] }>
     return this.#days;
   }
 
-  /** Moves up to FOLD_PER_SAMPLE accounts of days before `today` into their month records. */
+  /** Moves some accounts of days before `today` into their month records (see FOLD_PER_SAMPLE). */
   async #fold(today: string): Promise<void> {
     const days = await this.#openDays();
-    let budget = FOLD_PER_SAMPLE;
+    const samples = Math.max(1, FOLD_WITHIN_MINUTES / this.#system.config.trafficStatisticsFrequency);
+    let budget = Math.max(FOLD_PER_SAMPLE, Math.ceil(this.#inventory.accountCount() / samples));
     for (const date of [...days.keys()].filter((d) => d < today).sort()) {
       const day = days.get(date) ?? {};
       const accounts = Object.keys(day).slice(0, budget);

@@ -176,6 +176,22 @@ describe("traffic statistics", () => {
     expect((await again.vpncp.storage.getKeys("stats:days")).length).toBe(0);
   });
 
+  test("with a sample every 12 hours, a past day of every account moves into month records at the next sample", async () => {
+    const { h, clock } = await setup("2022-11-10T08:00:00Z");
+    await h.vpncp.system.setConfig({ trafficStatisticsFrequency: 720 });
+    await h.vpncp.servers.create({ name: "big", address: "10.0.108.1/22" });
+    for (let i = 0; i < 150; i += 1) await h.vpncp.accounts.create({ wgName: "big", name: `p${i}` });
+    for (const account of h.vpncp.accounts.list()) h.drivers.firewall.simulateTraffic(account.allowedIp, { downBytes: 10, upBytes: 1 });
+    await h.vpncp.statistics.sample();
+    clock.set("2022-11-10T20:00:00Z");
+    await h.vpncp.statistics.sample();
+    expect(await h.vpncp.storage.getKeys("stats:days")).toHaveLength(1); // today's
+    clock.set("2022-11-11T08:00:00Z");
+    await h.vpncp.statistics.sample();
+    expect(await h.vpncp.storage.getKeys("stats:days")).toEqual([]);
+    expect(day(await h.vpncp.statistics.month("p149", "2022", "11"), "2022-11-10")).toEqual([10, 1]);
+  });
+
   test("each sample is an event with the deltas and the counters", async () => {
     const { h } = await setup("2022-11-10T08:00:00Z");
     const seen: TrafficSample[] = [];

@@ -6,6 +6,7 @@
  * One worker process per size, all alive at once, their cycles interleaved: the sizes are
  * measured side by side on the same (shared, noisy) machine. All accounts of a size sit on
  * one server: one wireguard-go with every peer, one HTB qdisc with every class (the worst case).
+ * The fakes keep their storage in memory (vpncp's own work only); the real tools use files.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -71,7 +71,8 @@ export async function throughputTarget(ctx) {
     parts.push(await setup(ctx, lab, 0, "t"));
     parts.push(await setup(ctx, lab, 999, "v"));
     parts.push(await setup(ctx, lab, 9_999, "u"));
-    for (const part of parts) report.line(`${(part.others + 1).toLocaleString("en")} account${part.others ? "s" : ""} on the server: loaded in ${ms(part.loadMs)}`);
+    for (const part of parts)
+      report.line(`${(part.others + 1).toLocaleString("en")} account${part.others ? "s" : ""} on the server: loaded in ${ms(part.loadMs)}`);
     const seconds = ctx.quick ? 3 : 4;
     const rounds = ctx.quick ? 2 : 5;
     const samples = { download: [[], [], []], upload: [[], [], []] };

@@ -6,7 +6,7 @@
  * the wg files are rendered by the same renderer, so both sides load identical state.
  */
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +15,7 @@ import { interfaceSpec, isActive, peerSpec } from "@vpncp/core";
 import { renderSyncConf } from "@vpncp/drivers";
 
 const run = promisify(execFile);
+const TIME = "/usr/bin/time";
 
 /** Writes the files; returns what `load` needs. */
 export function prepareRawFiles(state, inputs) {
@@ -76,11 +77,14 @@ export async function rawLoad(netns, files) {
   stages.setconf = performance.now() - started;
   await inNs("ip", ["-batch", files.ipFile]);
   stages.links = performance.now() - started;
-  await Promise.all([
-    inNs("nft", ["-f", files.nftFile]),
-    inNs("tc", ["-batch", files.tcFile]),
-    inNs("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]),
-  ]);
+  // GNU time says how much of the tc batch is the kernel's (system time) and how much tc's own
+  const tc = existsSync(TIME)
+    ? inNs(TIME, ["-f", "tc-times %e %U %S", "tc", "-batch", files.tcFile]).then(({ stderr }) => {
+        const times = /tc-times (\S+) (\S+) (\S+)/.exec(stderr);
+        if (times) stages.tcTimes = { wall: Number(times[1]) * 1000, user: Number(times[2]) * 1000, system: Number(times[3]) * 1000 };
+      })
+    : inNs("tc", ["-batch", files.tcFile]);
+  await Promise.all([inNs("nft", ["-f", files.nftFile]), tc, inNs("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"])]);
   const ms = performance.now() - started;
   return {
     ms,

@@ -92,7 +92,7 @@ export async function reloadTarget(ctx) {
     for (const [i, x] of result.vpncp.entries()) {
       const raw = result.raw[i];
       report.line(
-        `   run ${i + 1}: raw ${ms(raw.ms)} (daemons ${ms(raw.stages.daemons)}, setconf done ${ms(raw.stages.setconf)}, links done ${ms(raw.stages.links)}, then nft ∥ tc); vpncp ${ms(x.totalMs)} (storage ${ms(x.stages.storage)}, WireGuard done ${ms(x.stages.storage + x.stages.wireguard)}, tc -batch ${ms(x.stages.tcBatch)}, nft -f ${ms(x.stages.nft)})`,
+        `   run ${i + 1}: raw ${ms(raw.ms)} (daemons ${ms(raw.stages.daemons)}, setconf done ${ms(raw.stages.setconf)}, links done ${ms(raw.stages.links)}, then nft ∥ tc${raw.stages.tcTimes ? `: tc ${ms(raw.stages.tcTimes.wall)}, of it ${ms(raw.stages.tcTimes.system)} kernel and ${ms(raw.stages.tcTimes.user)} tc itself` : ""}); vpncp ${ms(x.totalMs)} (storage ${ms(x.stages.storage)}, WireGuard done ${ms(x.stages.storage + x.stages.wireguard)}, tc -batch ${ms(x.stages.tcBatch)}, nft -f ${ms(x.stages.nft)})`,
       );
     }
     const counts = result.vpncp[0].counts;
@@ -139,7 +139,7 @@ export async function reloadTarget(ctx) {
       why:
         v50 <= 60_000
           ? ""
-          : `the raw tools alone take ${ms(r50)}: vpncp's tc batch (the same file the raw side loads) took ${ms(median(big.vpncp.map((x) => x.stages.tcBatch)))}, all of it the kernel adding HTB classes (system time), which grows with the classes already in the namespace; see the 10 × 1,000 line for the same work at a fifth of the size`,
+          : `the raw tools alone take ${ms(r50)}: their tc batch (the file vpncp sent) took ${ms(big.raw[0]?.stages.tcTimes?.wall ?? Number.NaN)}, ${ms(big.raw[0]?.stages.tcTimes?.system ?? Number.NaN)} of it in the kernel adding HTB classes, which gets slower with the classes already in the namespace (10 × 1,000: ${ms(mid.raw[0]?.stages.tcTimes?.system ?? Number.NaN)} for a fifth of the classes)`,
     });
   } else {
     report.verdict({ target: "2 reload 50,000 accounts", figures: "-", threshold: "≤ 60 s", pass: null, why: "run with --large" });

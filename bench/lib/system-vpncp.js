@@ -7,7 +7,12 @@ export async function systemVpncp({ netns, dataDir, storage, reload = true, wanI
   const counter = countingRunner(netns);
   const runner = counter.runner;
   const drivers = {
-    wireguard: new WireGuardToolsDriver({ runner, implementation: "userspace" }),
+    // what the drivers warn about (a daemon that died, a batch that failed) shows in the bench output
+    wireguard: new WireGuardToolsDriver({
+      runner,
+      implementation: "userspace",
+      logger: { info() {}, warn: (line) => console.error(`  [warn] ${line}`) },
+    }),
     firewall: new NftablesFirewall({ runner }),
     shaper: new TcShaper({ runner }),
     ikev2: new FakeIkev2(),

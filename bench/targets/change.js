@@ -106,7 +106,7 @@ function verdicts(ctx, drivers, { parts, burst }) {
         why:
           p99Big <= 50 || !slowest
             ? ""
-            : `the slowest tool's own process takes p50 ${ms(slowest.p50)}, p99 ${ms(slowest.p99)} (${slowest.tool}${slowest.tool === "nft" ? ": a transaction that deletes map elements waits for the kernel" : ""}); the tail is the machine's (the same p99 at 100 accounts: ${ms(p99Base)})`,
+            : `the slowest tool's own process takes p50 ${ms(slowest.p50)}, p99 ${ms(slowest.p99)} (${slowest.tool}${slowest.tool === "nft" ? ": when nft closes the netlink socket of a transaction that deleted map elements, the kernel waits for an RCU grace period before it returns" : ""}); the tail is the machine's (the same p99 at 100 accounts: ${ms(p99Base)})`,
       });
     }
   }

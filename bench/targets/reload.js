@@ -82,7 +82,23 @@ export async function reloadTarget(ctx) {
   if (!ctx.quick) sizes.push({ servers: 1, perServer: 10_000, repeats: 1, tag: "w", context: true });
   const results = [];
   for (const size of sizes) {
-    const result = await measureSize(ctx, size);
+    let result;
+    try {
+      result = await measureSize(ctx, size);
+    } catch (error) {
+      // past the 10,000 of the targets (50,000; one server of 10,000): reported, and the verdicts still come
+      if (size.servers * size.perServer <= 10_000 && size.servers > 1) throw error;
+      report.line(
+        `${(size.servers * size.perServer).toLocaleString("en")} accounts (${size.servers} servers) failed: ${String(
+          error?.message ?? error,
+        )
+          .split("\n")
+          .slice(-4)
+          .join(" / ")
+          .slice(0, 600)}`,
+      );
+      continue;
+    }
     results.push(result);
     const v = median(result.vpncp.map((r) => r.totalMs));
     const r = median(result.raw.map((x) => x.ms));
@@ -142,6 +158,12 @@ export async function reloadTarget(ctx) {
           : `the raw tools alone take ${ms(r50)}: their tc batch (the file vpncp sent) took ${ms(big.raw[0]?.stages.tcTimes?.wall ?? Number.NaN)}, ${ms(big.raw[0]?.stages.tcTimes?.system ?? Number.NaN)} of it in the kernel adding HTB classes, which gets slower with the classes already in the namespace (10 × 1,000: ${ms(mid.raw[0]?.stages.tcTimes?.system ?? Number.NaN)} for a fifth of the classes)`,
     });
   } else {
-    report.verdict({ target: "2 reload 50,000 accounts", figures: "-", threshold: "≤ 60 s", pass: null, why: "run with --large" });
+    report.verdict({
+      target: "2 reload 50,000 accounts",
+      figures: "-",
+      threshold: "≤ 60 s",
+      pass: ctx.large ? false : null,
+      why: ctx.large ? "the run failed (above)" : "run with --large",
+    });
   }
 }

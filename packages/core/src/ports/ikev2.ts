@@ -56,6 +56,22 @@ export interface Ikev2SaState {
   readonly bytesOut: number;
 }
 
+/** An account as the daemon holds it: its EAP secret or its own connection, on a server's connection. */
+export interface Ikev2HeldUser {
+  readonly connection: string;
+  readonly username: string;
+}
+
+/** What the running daemon holds of vpncp's configuration, as it reports it (names only, never secrets). */
+export interface Ikev2HeldState {
+  /** Servers (Ikev2ConnectionSpec names) whose connection is loaded. */
+  readonly connections: readonly string[];
+  /** Accounts whose EAP secret is loaded. */
+  readonly secrets: readonly Ikev2HeldUser[];
+  /** Accounts whose own connection (the one that gives them their address) is loaded. */
+  readonly userConnections: readonly Ikev2HeldUser[];
+}
+
 export interface Ikev2Port {
   readonly driverName: string;
   /** Daemon version and state: { version, state: "running" | "stopped" | ... }. */
@@ -65,6 +81,8 @@ export interface Ikev2Port {
   /** Adds, changes and removes users; removed users' sessions are ended. */
   updateUsers(change: Ikev2UserChange): Promise<void>;
   listSas(): Promise<Ikev2SaState[]>;
+  /** What the daemon holds now, read from it (vici `get-conns`, `get-shared`); null when no daemon runs. */
+  held(): Promise<Ikev2HeldState | null>;
   /** Ends every session of the username; returns how many were ended. */
   terminate(username: string): Promise<number>;
   /**

@@ -37,6 +37,14 @@ export interface ShaperClassState {
   readonly text: string;
 }
 
+/** One account class as the kernel holds it (class 1:<mark hex> of the interface or its IFB). */
+export interface ShaperRateState {
+  readonly mark: number;
+  readonly direction: "download" | "upload";
+  /** Mbit/s; 0 = unlimited. */
+  readonly mbit: number;
+}
+
 export interface ShaperPort {
   readonly driverName: string;
   info(): Promise<Record<string, string>>;
@@ -48,6 +56,11 @@ export interface ShaperPort {
   updateAccounts(name: string, change: ShaperAccountChange): Promise<void>;
   /** The account's classes as `tc -s class show` prints them. */
   classes(name: string, mark: number): Promise<ShaperClassState[]>;
+  /**
+   * Every account class of the interface (download) and of its IFB (upload), read in one pass
+   * per device; empty when the interface is not shaped. For checks of the whole state (doctor).
+   */
+  accountClasses(name: string): Promise<ShaperRateState[]>;
   /** The interface's qdiscs as `tc -s qdisc show` prints them, per device. */
   qdiscs(name: string): Promise<ShaperClassState[]>;
   dispose(): Promise<void>;

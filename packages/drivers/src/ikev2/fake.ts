@@ -8,7 +8,7 @@
  * (as charon's kernel-libipsec TUN) only when given one, and only while it runs;
  * `simulateRestart` is charon dying and being started again.
  */
-import type { Ikev2ConnectionSpec, Ikev2Port, Ikev2SaState, Ikev2State, Ikev2UserChange, Ikev2UserSpec } from "@vpncp/core";
+import type { Ikev2ConnectionSpec, Ikev2HeldState, Ikev2Port, Ikev2SaState, Ikev2State, Ikev2UserChange, Ikev2UserSpec } from "@vpncp/core";
 import { checkIkev2State, checkUserSpec, singleAddress } from "./spec.js";
 
 export const DRIVER_NAME = "fake";
@@ -122,6 +122,12 @@ export class FakeIkev2 implements Ikev2Port {
       bytesIn: session.bytesIn,
       bytesOut: session.bytesOut,
     }));
+  }
+
+  async held(): Promise<Ikev2HeldState | null> {
+    if (!this.#running) return null;
+    const users = [...this.#users.values()].map((user) => ({ connection: user.connection, username: user.username }));
+    return { connections: [...this.#connections.keys()], secrets: users, userConnections: users.map((user) => ({ ...user })) };
   }
 
   async terminate(username: string): Promise<number> {

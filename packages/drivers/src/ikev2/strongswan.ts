@@ -52,6 +52,8 @@ import type {
   CommandRunner,
   DaemonHandle,
   Ikev2ConnectionSpec,
+  Ikev2HeldState,
+  Ikev2HeldUser,
   Ikev2Port,
   Ikev2SaState,
   Ikev2State,
@@ -59,7 +61,7 @@ import type {
   Ikev2UserSpec,
 } from "@vpncp/core";
 import { checkIkev2State, checkUserSpec, singleAddress } from "./spec.js";
-import { ViciConnection, type ViciSection } from "./vici.js";
+import { type ViciClient, ViciConnection, type ViciConnector, type ViciSection } from "./vici.js";
 
 export const DRIVER_NAME = "strongswan";
 
@@ -90,6 +92,8 @@ export interface StrongSwanOptions {
    * kernel-libipsec (e.g. "ipsec0"), to have it shaped; default none. Spawn mode finds it itself.
    */
   readonly tunnelInterface?: string;
+  /** Opens a vici connection (default: a real one); `vpncp plan` records the messages instead. */
+  readonly connectVici?: ViciConnector;
 }
 
 /** Connection names: `@<server>` (the landing connection) and `<user>@<server>`. */
@@ -420,6 +424,7 @@ export class StrongSwanDriver implements Ikev2Port {
   readonly #swanctlPath: string;
   readonly #startTimeoutMs: number;
   readonly #externalTunnel: string | null;
+  readonly #connectVici: ViciConnector;
   readonly #tunnelListeners: (() => void)[] = [];
   /** The TUN device of the running charon (spawn mode, kernel-libipsec). */
   #tunnel: string | null = null;
@@ -447,6 +452,7 @@ export class StrongSwanDriver implements Ikev2Port {
     this.#swanctlPath = options.swanctlPath ?? "swanctl";
     this.#startTimeoutMs = options.startTimeoutMs ?? 15_000;
     this.#externalTunnel = options.tunnelInterface ?? null;
+    this.#connectVici = options.connectVici ?? ((uri, timeoutMs) => ViciConnection.connect(uri, timeoutMs));
   }
 
   /** The supervised charon's PID (spawn mode), null when none runs. */
@@ -457,7 +463,7 @@ export class StrongSwanDriver implements Ikev2Port {
   async info(): Promise<Record<string, string>> {
     if (this.#mode === "spawn" && !this.#daemon) return { version: await this.#toolVersion(), state: "stopped" };
     try {
-      const vici = await ViciConnection.connect(this.#viciUri, 3000);
+      const vici = await this.#connectVici(this.#viciUri, 3000);
       try {
         const reply = await vici.request("version");
         return { version: String(reply.version ?? ""), daemon: String(reply.daemon ?? ""), state: "running" };
@@ -518,6 +524,36 @@ export class StrongSwanDriver implements Ikev2Port {
 
   async listSas(): Promise<Ikev2SaState[]> {
     return (await this.#listSas()).map((listed) => listed.sa);
+  }
+
+  async held(): Promise<Ikev2HeldState | null> {
+    if (this.#mode === "spawn" && !this.#daemon) return null;
+    let vici: ViciClient;
+    try {
+      vici = await this.#connectVici(this.#viciUri, 3000);
+    } catch {
+      return null;
+    }
+    try {
+      const list = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
+      const [conns, shared] = [list((await vici.request("get-conns")).conns), list((await vici.request("get-shared")).keys)];
+      const connections: string[] = [];
+      const userConnections: Ikev2HeldUser[] = [];
+      for (const name of conns) {
+        const match = CONNECTION_NAME.exec(name);
+        if (!match) continue;
+        if (match[1] === "") connections.push(match[2]!);
+        else userConnections.push({ connection: match[2]!, username: match[1]! });
+      }
+      const secrets: Ikev2HeldUser[] = [];
+      for (const id of shared) {
+        const match = SECRET_ID.test(id) ? CONNECTION_NAME.exec(id.slice("eap-".length)) : null;
+        if (match) secrets.push({ connection: match[2]!, username: match[1]! });
+      }
+      return { connections, secrets, userConnections };
+    } finally {
+      vici.close();
+    }
   }
 
   async terminate(username: string): Promise<number> {
@@ -588,8 +624,8 @@ export class StrongSwanDriver implements Ikev2Port {
     for (const name of names) await this.#swanctl(["--terminate", "--ike", name, "--force"], true);
   }
 
-  async #withVici<T>(task: (vici: ViciConnection) => Promise<T>): Promise<T> {
-    const vici = await ViciConnection.connect(this.#viciUri, 60_000);
+  async #withVici<T>(task: (vici: ViciClient) => Promise<T>): Promise<T> {
+    const vici = await this.#connectVici(this.#viciUri, 60_000);
     try {
       return await task(vici);
     } finally {
@@ -623,7 +659,7 @@ export class StrongSwanDriver implements Ikev2Port {
       if (exited !== null) throw new Error(`[vpncp] [${DRIVER_NAME}] charon exited during startup (${exited}): ${await this.#logTail()}`);
       if (existsSync(socket)) {
         try {
-          const vici = await ViciConnection.connect(this.#viciUri, 1000);
+          const vici = await this.#connectVici(this.#viciUri, 1000);
           try {
             await vici.request("version");
           } finally {
@@ -724,7 +760,7 @@ export class StrongSwanDriver implements Ikev2Port {
   // ---- loading over vici
 
   /** Makes charon hold exactly the desired state; only what differs from what it holds is sent. */
-  async #syncAll(vici: ViciConnection): Promise<void> {
+  async #syncAll(vici: ViciClient): Promise<void> {
     if (!this.#loaded) this.#loaded = await this.#discover(vici);
     const loaded = this.#loaded;
     const desired = this.#desired;
@@ -760,7 +796,7 @@ export class StrongSwanDriver implements Ikev2Port {
   }
 
   /** A charon we did not start may hold our names from an earlier run: note them, to drop what is not wanted. */
-  async #discover(vici: ViciConnection): Promise<Loaded> {
+  async #discover(vici: ViciClient): Promise<Loaded> {
     const loaded: Loaded = {
       landings: new Map(),
       users: new Map(),
@@ -777,7 +813,7 @@ export class StrongSwanDriver implements Ikev2Port {
     return loaded;
   }
 
-  async #syncCredentials(vici: ViciConnection, loaded: Loaded): Promise<void> {
+  async #syncCredentials(vici: ViciClient, loaded: Loaded): Promise<void> {
     const keys = new Map<string, Ikev2ConnectionSpec>();
     const cas = new Map<string, string>();
     for (const spec of this.#desired.connections.values()) {
@@ -806,7 +842,7 @@ export class StrongSwanDriver implements Ikev2Port {
   }
 
   /** Brings one account in charon in line with the desired state: pool(s), EAP secret, connection. */
-  async #syncUser(vici: ViciConnection, username: string): Promise<void> {
+  async #syncUser(vici: ViciClient, username: string): Promise<void> {
     const loaded = this.#loaded!;
     const want = this.#desired.users.get(username);
     let have = loaded.users.get(username);
@@ -856,7 +892,7 @@ export class StrongSwanDriver implements Ikev2Port {
   }
 
   /** No new logins first (secret and connection gone), then its sessions end, then its pools go. */
-  async #unloadUser(vici: ViciConnection, username: string, have: LoadedUser): Promise<void> {
+  async #unloadUser(vici: ViciClient, username: string, have: LoadedUser): Promise<void> {
     await vici.request("unload-shared", { id: have.secret });
     await vici.request("unload-conn", { name: have.conn });
     await this.#terminateConnections([have.conn]);

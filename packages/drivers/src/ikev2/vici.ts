@@ -146,7 +146,16 @@ export function parseViciUri(uri: string): { path: string } | { host: string; po
  * One vici connection. Requests are answered in order, so they are sent one at a time;
  * events (none are registered) are ignored.
  */
-export class ViciConnection {
+/** What the strongSwan driver needs of a vici connection; `vpncp plan` passes one that records instead of sending. */
+export interface ViciClient {
+  request(command: string, message?: ViciSection): Promise<Record<string, unknown>>;
+  command(command: string, message?: ViciSection, what?: string): Promise<Record<string, unknown>>;
+  close(): void;
+}
+
+export type ViciConnector = (uri: string, timeoutMs: number) => Promise<ViciClient>;
+
+export class ViciConnection implements ViciClient {
   readonly #socket: Socket;
   readonly #timeoutMs: number;
   #buffer: Buffer = Buffer.alloc(0);

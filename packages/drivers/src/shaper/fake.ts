@@ -4,7 +4,14 @@
  * `classes()` / `qdiscs()` text in the format tc prints (with Sent 0 bytes: no traffic
  * flows through a fake). Tests read what was applied through read-only accessors.
  */
-import type { ShaperAccountChange, ShaperAccountSpec, ShaperClassState, ShaperInterfaceSpec, ShaperPort } from "@vpncp/core";
+import type {
+  ShaperAccountChange,
+  ShaperAccountSpec,
+  ShaperClassState,
+  ShaperInterfaceSpec,
+  ShaperPort,
+  ShaperRateState,
+} from "@vpncp/core";
 import {
   assertMark,
   assertShaperAccount,
@@ -141,6 +148,15 @@ export class FakeShaper implements ShaperPort {
     return [
       { device: name, direction: "download", text: classText(mark, bitsOf(account.downloadMbit)) },
       { device: ifbNameOf(name), direction: "upload", text: classText(mark, bitsOf(account.uploadMbit)) },
+    ];
+  }
+
+  async accountClasses(name: string): Promise<ShaperRateState[]> {
+    assertShaperInterfaceName(name);
+    const accounts = [...(this.#interfaces.get(name)?.accounts.values() ?? [])].sort((a, b) => a.mark - b.mark);
+    return [
+      ...accounts.map((a) => ({ mark: a.mark, direction: "download" as const, mbit: a.downloadMbit })),
+      ...accounts.map((a) => ({ mark: a.mark, direction: "upload" as const, mbit: a.uploadMbit })),
     ];
   }
 

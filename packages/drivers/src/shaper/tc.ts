@@ -32,6 +32,7 @@ import {
   type ShaperClassState,
   type ShaperInterfaceSpec,
   type ShaperPort,
+  type ShaperRateState,
 } from "@vpncp/core";
 
 export const DRIVER_NAME = "tc";
@@ -981,6 +982,28 @@ export class TcShaper implements ShaperPort {
     assertShaperInterfaceName(name);
     assertMark(mark);
     return this.#show(name, ["-s", "class", "show", "dev"], ["classid", classIdOf(mark)]);
+  }
+
+  async accountClasses(name: string): Promise<ShaperRateState[]> {
+    assertShaperInterfaceName(name);
+    const devices = [
+      { device: name, direction: "download" as const },
+      { device: ifbNameOf(name), direction: "upload" as const },
+    ];
+    // a missing device (not shaped, or removed behind our back) shows no classes
+    const results = await Promise.all(
+      devices.map((d) => this.#runner.run("tc", ["class", "show", "dev", d.device], { allowFailure: true })),
+    );
+    const out: ShaperRateState[] = [];
+    for (const [i, result] of results.entries()) {
+      const direction = devices[i]!.direction;
+      if (result.exitCode !== 0) continue;
+      for (const [minor, { rate }] of parseClassList(result.stdout)) {
+        if (minor === 1 || minor === DEFAULT_CLASS_MINOR) continue;
+        out.push({ mark: minor, direction, mbit: rate >= bitsOf(0) ? 0 : rate / 1_000_000 });
+      }
+    }
+    return out.sort((a, b) => (a.direction === b.direction ? a.mark - b.mark : a.direction === "download" ? -1 : 1));
   }
 
   async qdiscs(name: string): Promise<ShaperClassState[]> {

@@ -5,9 +5,7 @@
 import "reflect-metadata";
 import { createVpncp } from "@vpncp/core";
 import { fakeDriversModule } from "@vpncp/drivers";
-import { createStorage } from "unstorage";
-import memoryDriver from "unstorage/drivers/memory";
-import { hostAddress, interfaceNames, makeState, writeToDirectory, writeToStorage } from "../lib/fixture.js";
+import { hostAddress, interfaceNames, makeState, writeToDirectory } from "../lib/fixture.js";
 import { slot } from "../lib/stats.js";
 import { systemVpncp } from "../lib/system-vpncp.js";
 import { serveWorker } from "../lib/worker.js";
@@ -16,13 +14,32 @@ let vpncp = null;
 let counter = null;
 let server = null;
 let perServer = 0;
+/** Milliseconds spent in storage calls (the record's file write or unlink) since the last take. */
+let storageMs = 0;
+
+/** Times every write and removal of the storage vpncp holds (the same object its inventory writes through). */
+function timeStorage(storage) {
+  for (const method of ["setItem", "removeItem"]) {
+    const original = storage[method].bind(storage);
+    storage[method] = async (...args) => {
+      const started = performance.now();
+      try {
+        return await original(...args);
+      } finally {
+        storageMs += performance.now() - started;
+      }
+    };
+  }
+}
 
 /** Per tool: how many processes and how long each took (ms), since the last call. */
 function takeTools() {
-  if (!counter) return { counts: {}, toolMs: {} };
+  const storage = storageMs;
+  storageMs = 0;
+  if (!counter) return { counts: {}, toolMs: {}, storageMs: storage };
   const toolMs = {};
   for (const entry of counter.log) slot(toolMs, entry.file).push(entry.ms);
-  return { counts: counter.take(), toolMs };
+  return { counts: counter.take(), toolMs, storageMs: storage };
 }
 
 async function timed(task) {
@@ -36,17 +53,20 @@ serveWorker({
     const state = makeState({ servers, perServer: accountsPerServer, nextInterface: interfaceNames(tag) });
     server = state.servers[0];
     perServer = accountsPerServer;
-    // the fakes measure vpncp's own work alone: no tools, and no disk (another process's fsync would be the tail)
-    const storage = drivers === "system" ? null : createStorage({ driver: memoryDriver() });
-    if (storage) await writeToStorage(storage, state);
-    else writeToDirectory(dataDir, state);
+    // both keep their records as vpncp serve does (one file per account): storage is part of a change
+    writeToDirectory(dataDir, state);
     const started = performance.now();
     if (drivers === "system") {
       ({ vpncp, counter } = await systemVpncp({ netns, dataDir }));
     } else {
-      vpncp = await createVpncp({ drivers: fakeDriversModule(), storage, defaultExternalIp: "192.0.2.1" });
+      vpncp = await createVpncp({
+        drivers: fakeDriversModule(),
+        storage: { driver: "fs", options: { base: dataDir } },
+        defaultExternalIp: "192.0.2.1",
+      });
     }
     const loadMs = performance.now() - started;
+    timeStorage(vpncp.storage);
     takeTools();
     return { loadMs, accounts: vpncp.accounts.count };
   },

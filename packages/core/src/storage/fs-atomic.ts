@@ -120,7 +120,13 @@ export const fsAtomicDriver = defineDriver((options: FsAtomicOptions) => {
     setItem: (key, value) => write(key, value),
     setItemRaw: (key, value) => write(key, value),
     async removeItem(key) {
-      await fsp.rm(pathOf(key), { force: true });
+      // one unlink: fs.rm adds an lstat and its rimraf path (3× the time of a removal, and one more
+      // metadata call to wait behind the journal when other processes fsync)
+      try {
+        await fsp.unlink(pathOf(key));
+      } catch (error) {
+        if (!notFound(error)) throw error;
+      }
     },
     async getKeys(prefix) {
       // list only below the prefix: the data directory also holds statistics and links

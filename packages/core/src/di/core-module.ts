@@ -2,6 +2,7 @@ import { ContainerModule } from "inversify";
 import { AccessHashService } from "../domain/access-hash-service.js";
 import { AccountService } from "../domain/account-service.js";
 import { AccountViews } from "../domain/account-views.js";
+import { Doctor } from "../domain/doctor.js";
 import { Ikev2Service } from "../domain/ikev2-service.js";
 import { Ikev2Settings } from "../domain/ikev2-settings.js";
 import { Inventory } from "../domain/inventory.js";
@@ -11,6 +12,7 @@ import { Reconciler } from "../domain/reconciler.js";
 import { ServerService } from "../domain/server-service.js";
 import { StatisticsService } from "../domain/statistics-service.js";
 import { SystemService } from "../domain/system-service.js";
+import { EVENT_BUS, EventBus } from "../events/event-bus.js";
 import type { VpncpOptions } from "../model/options.js";
 import { type Clock, TYPES } from "./ids.js";
 
@@ -34,10 +36,12 @@ export function coreModule(options: VpncpOptions = {}, clock: Clock = systemCloc
       AccessHashService,
       StatisticsService,
       AccountViews,
+      Doctor,
     ]) {
       bind(service as never)
         .toSelf()
         .inSingletonScope();
     }
+    bind(EVENT_BUS).to(EventBus).inSingletonScope();
   });
 }

@@ -9,7 +9,9 @@ export const ERRORS = {
   METHOD_NOT_ALLOWED: { status: 405, message: "Method not allowed" },
   MALFORMED_BODY: { status: 400, message: "Malformed request body" },
   STATUS_NOT_OK: { status: 503, message: "PUQVPNCP status not OK" },
-  DRIVER_FAILED: { status: 500, message: "The change could not be applied to the system" },
+  // the change is kept: storage is the truth, and the reconciler re-applies it until the system holds it
+  DRIVER_FAILED: { status: 500, message: "The change is saved but the system could not apply it yet; vpncp retries until it does" },
+  BODY_TOO_LARGE: { status: 413, message: "Request body too large" },
 
   ACCOUNT_NOT_FOUND: { status: 404, message: "Account not found" },
   ACCOUNT_LIMIT: { status: 403, message: "VPN account limit exceeded" },

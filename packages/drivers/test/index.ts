@@ -7,4 +7,5 @@ export * from "./contract/firewall.js";
 export * from "./contract/ikev2.js";
 export * from "./contract/shaper.js";
 export * from "./contract/wireguard.js";
+export * from "./faults.js";
 export * from "./netns.js";

@@ -485,8 +485,8 @@ describe.each(TRANSPORTS)("API-EXTENDED endpoints (%s)", (kind: TransportKind) =
     };
     try {
       const r = await h.api("PUT", "/api/v1/system/reload");
-      expect(r.body).toEqual({ error: "The change could not be applied to the system", msg: "", status: "error" });
-      expect(r.status).toBe(500);
+      expect(r.body).toEqual({ error: "PUQVPNCP status not OK", msg: "", status: "error" });
+      expect(r.status).toBe(503);
       expect(r.text).not.toContain("simulated");
       const status = await h.api<Json>("GET", "/api/v1/system/status");
       expect(status.body.msg.status).toMatch(/^Error \(/);

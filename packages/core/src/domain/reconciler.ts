@@ -1,6 +1,8 @@
-import { inject, injectable } from "inversify";
+import { inject, injectable, optional } from "inversify";
 import { TYPES } from "../di/ids.js";
 import { VpncpError } from "../errors.js";
+import type { DomainEventPayloads } from "../events/domain-events.js";
+import { EVENT_BUS, type EventBus } from "../events/event-bus.js";
 import { type Logger, silentLogger, type VpncpOptions } from "../model/options.js";
 import type { AccountRecord, ServerRecord } from "../model/records.js";
 import type {
@@ -78,9 +80,12 @@ export class Reconciler {
   readonly #ikev2Settings: Ikev2Settings;
   readonly #options: VpncpOptions;
   readonly #logger: Logger;
+  readonly #events: EventBus | undefined;
   #pending: Waiter[] = [];
   #running: Promise<void> | null = null;
   #status = "OK";
+  /** A batch failed: the system may hold part of it, so the next apply is a whole reload (see #drain). */
+  #degraded = false;
   #retryTimer: NodeJS.Timeout | null = null;
   #retryDelayMs = 2_000;
   #closed = false;
@@ -97,11 +102,14 @@ export class Reconciler {
     @inject(Inventory) inventory: Inventory,
     @inject(Ikev2Settings) ikev2Settings: Ikev2Settings,
     @inject(TYPES.Options) options: VpncpOptions,
+    @inject(EVENT_BUS) @optional() events?: EventBus,
   ) {
-    this.#wg = wg;
-    this.#firewall = firewall;
-    this.#shaper = shaper;
-    this.#ikev2 = ikev2;
+    this.#events = events;
+    // every failure names the port and operation it came from: /system/status shows it as the reason
+    this.#wg = labelFailures(wg, "WireGuard");
+    this.#firewall = labelFailures(firewall, "firewall");
+    this.#shaper = labelFailures(shaper, "shaper");
+    this.#ikev2 = labelFailures(ikev2, "IKEv2");
     this.#inventory = inventory;
     this.#ikev2Settings = ikev2Settings;
     this.#options = options;
@@ -111,7 +119,10 @@ export class Reconciler {
     });
   }
 
-  /** "OK", "Loading (…)", or "Error (…)" — what /system/status shows. */
+  /**
+   * What /system/status shows: "OK", "Loading (…)" while the stored state is applied, or
+   * "Error (<port> <operation>: <reason>)" from a failed apply until a whole reload succeeds.
+   */
   get status(): string {
     return this.#status;
   }
@@ -179,21 +190,41 @@ export class Reconciler {
     while (this.#pending.length > 0) {
       const batch = this.#pending;
       this.#pending = [];
+      const changes = batch.flatMap((w) => w.changes);
+      const started = performance.now();
       try {
-        await this.#apply(batch.flatMap((w) => w.changes));
-        if (this.#status !== "OK") this.#logger.info("system state applied again");
+        // After a failure the system may hold any part of the failed batch: only a whole reload
+        // from storage makes it consistent again, so every later batch is one until one succeeds.
+        await this.#apply(this.#degraded ? [{ type: "reload" }] : changes);
+        if (this.#degraded) this.#logger.info("system state applied again", { after: this.#status });
+        this.#degraded = false;
         this.#status = "OK";
         this.#retryDelayMs = 2_000;
+        if (this.#retryTimer) clearTimeout(this.#retryTimer);
+        this.#retryTimer = null;
         for (const waiter of batch) waiter.resolve();
+        this.#publish("reconcile.finished", changes, { durationMs: Math.round(performance.now() - started) });
       } catch (error) {
-        this.#status = `Error (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`;
-        this.#logger.error("applying the system state failed", { error: this.#status });
+        // The change stays stored (storage is the truth) and is retried until the system holds it.
+        this.#degraded = true;
+        this.#status = `Error (${reasonOf(error)})`;
+        this.#logger.error("applying the system state failed; retrying", { error: this.#status, retryInMs: this.#retryDelayMs });
         const failure = new VpncpError("DRIVER_FAILED", { cause: error });
         for (const waiter of batch) waiter.reject(failure);
+        this.#publish("reconcile.failed", changes, { error: this.#status });
         this.#scheduleRetry();
       }
     }
     this.#running = null;
+  }
+
+  #publish<K extends "reconcile.finished" | "reconcile.failed">(
+    type: K,
+    changes: readonly Change[],
+    extra: Omit<DomainEventPayloads[K], "changes" | "reload">,
+  ): void {
+    const reload = changes.some((c) => c.type === "reload");
+    this.#events?.publish(type, { changes: changes.length, reload, ...extra } as DomainEventPayloads[K]);
   }
 
   /** After a failure the stored state is re-applied whole, with a growing delay. */
@@ -201,7 +232,7 @@ export class Reconciler {
     if (this.#retryTimer || this.#closed) return;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = null;
-      this.reload().catch(() => {});
+      if (this.#degraded) this.reload().catch(() => {});
     }, this.#retryDelayMs);
     this.#retryTimer.unref();
     this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, 60_000);
@@ -338,7 +369,8 @@ export class Reconciler {
   }
 
   async #reloadAll(): Promise<void> {
-    this.#status = "Loading (applying the stored state)";
+    // a degraded system keeps showing why until the reload has repaired it
+    if (!this.#degraded) this.#status = "Loading (applying the stored state)";
     const servers = this.#inventory.servers();
     const wanted = new Set(servers.map((s) => s.interfaceName));
     const stale = (await this.#appliedInterfaces()).filter((name) => !wanted.has(name));
@@ -416,4 +448,36 @@ async function settleAll(work: readonly Promise<unknown>[]): Promise<void> {
   const results = await Promise.allSettled(work);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw failed.reason;
+}
+
+const MAX_REASON = 300;
+
+/** The first line of a failure, bounded: the reason /system/status shows. */
+function reasonOf(error: unknown): string {
+  const line = (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
+  return line.length > MAX_REASON ? `${line.slice(0, MAX_REASON - 1)}…` : line;
+}
+
+/** A port whose failures say which port and operation failed ("firewall updateAccounts: …"). */
+function labelFailures<P extends object>(port: P, label: string): P {
+  const wrap = (operation: string, error: unknown): Error => {
+    const message = error instanceof Error ? error.message : String(error);
+    return new Error(`${label} ${operation}: ${message}`, { cause: error });
+  };
+  return new Proxy(port, {
+    get(target, property) {
+      // the target as receiver: drivers keep their state in #private fields, which a proxy cannot reach
+      const value = Reflect.get(target, property, target);
+      if (typeof value !== "function" || typeof property !== "string") return value;
+      return (...args: unknown[]) => {
+        let result: unknown;
+        try {
+          result = value.apply(target, args);
+        } catch (error) {
+          throw wrap(property, error);
+        }
+        return result instanceof Promise ? result.catch((error: unknown) => Promise.reject(wrap(property, error))) : result;
+      };
+    },
+  });
 }

@@ -89,10 +89,18 @@ export class SystemService {
     };
   }
 
-  /** Re-applies everything from storage; refused while a reload is already under way. */
+  /**
+   * Re-applies everything from storage: what repairs a degraded system. Refused before the
+   * stored state is loaded; one asked for while another runs follows it. When the system still
+   * cannot apply it the answer is the pages' "PUQVPNCP status not OK", and /system/status says why.
+   */
   async reload(): Promise<void> {
-    if (!this.#inventory.loaded || this.#reconciler.status.startsWith("Loading")) throw new VpncpError("STATUS_NOT_OK");
-    await this.#reconciler.reload();
+    if (!this.#inventory.loaded) throw new VpncpError("STATUS_NOT_OK");
+    try {
+      await this.#reconciler.reload();
+    } catch (error) {
+      throw new VpncpError("STATUS_NOT_OK", { cause: error });
+    }
   }
 
   async info(): Promise<SystemInfo> {

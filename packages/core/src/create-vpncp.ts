@@ -14,6 +14,7 @@ import { Reconciler } from "./domain/reconciler.js";
 import { ServerService } from "./domain/server-service.js";
 import { StatisticsService } from "./domain/statistics-service.js";
 import { SystemService } from "./domain/system-service.js";
+import { EVENT_BUS, type EventBus } from "./events/event-bus.js";
 import type { VpncpOptions } from "./model/options.js";
 import type { FirewallPort, Ikev2Port, ShaperPort, WireGuardPort } from "./ports/index.js";
 import { createVpncpStorage, type StorageConfig } from "./storage/create-storage.js";
@@ -49,6 +50,8 @@ export interface Vpncp {
   readonly statistics: StatisticsService;
   readonly views: AccountViews;
   readonly storage: Storage;
+  /** Domain events (account.created, reconcile.failed, …), published once a change is stored and applied. */
+  readonly events: EventBus;
   /** Re-applies everything from storage to the system. */
   reload(): Promise<void>;
   /** Stops timers, waits for changes under way, releases the drivers and the storage. */
@@ -107,10 +110,13 @@ export async function createVpncp(options: CreateVpncpOptions): Promise<Vpncp> {
     statistics,
     views: get(AccountViews),
     storage,
+    events: get(EVENT_BUS),
     reload: () => reconciler.reload(),
     async close() {
       statistics.stop();
       await reconciler.close();
+      // subscribers of the last changes finish (bounded) before the drivers and storage go
+      await container.get(EVENT_BUS).close();
       const ports = [
         container.get(TYPES.WireGuard),
         container.get(TYPES.Firewall),

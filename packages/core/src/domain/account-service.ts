@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { inject, injectable } from "inversify";
+import { inject, injectable, optional } from "inversify";
 import { derivePublicKey, generateKeyPair, isValidKey } from "../crypto/keys.js";
 import { generatePassword } from "../crypto/secrets.js";
 import { type Clock, TYPES } from "../di/ids.js";
 import { type ErrorCode, VpncpError } from "../errors.js";
+import { accountSnapshot } from "../events/domain-events.js";
+import { EVENT_BUS, type EventBus } from "../events/event-bus.js";
 import type { VpncpOptions } from "../model/options.js";
 import type { AccountRecord, ServerRecord } from "../model/records.js";
 import { normalizeAddress, parseAddress, parseCidr } from "../net/ip.js";
@@ -44,6 +46,7 @@ export class AccountService {
   readonly #lock: MutationLock;
   readonly #options: VpncpOptions;
   readonly #clock: Clock;
+  readonly #events: EventBus | undefined;
 
   constructor(
     @inject(Inventory) inventory: Inventory,
@@ -51,12 +54,14 @@ export class AccountService {
     @inject(MutationLock) lock: MutationLock,
     @inject(TYPES.Options) options: VpncpOptions,
     @inject(TYPES.Clock) clock: Clock,
+    @inject(EVENT_BUS) @optional() events?: EventBus,
   ) {
     this.#inventory = inventory;
     this.#reconciler = reconciler;
     this.#lock = lock;
     this.#options = options;
     this.#clock = clock;
+    this.#events = events;
   }
 
   /** The installation's account limit (`count_accounts_available`). */
@@ -144,6 +149,7 @@ export class AccountService {
       return account;
     });
     await this.#reconciler.submit({ type: "account", before: null, after: record });
+    this.#events?.publish("account.created", { account: accountSnapshot(record) });
     return record;
   }
 
@@ -192,6 +198,7 @@ export class AccountService {
       return [before, after] as const;
     });
     await this.#reconciler.submit({ type: "account", before, after });
+    this.#publishUpdate(before, after);
     return after;
   }
 
@@ -202,6 +209,7 @@ export class AccountService {
       return account;
     });
     await this.#reconciler.submit({ type: "account", before, after: null });
+    this.#events?.publish("account.deleted", { account: accountSnapshot(before) });
   }
 
   /** Writes many accounts' bandwidth at once (server set_bandwidth); one reconcile for all. */
@@ -220,7 +228,17 @@ export class AccountService {
       return out;
     });
     await this.#reconciler.submit(...changes.map(({ before, after }) => ({ type: "account" as const, before, after })));
+    for (const { before, after } of changes) this.#publishUpdate(before, after);
     return changes.map((c) => c.after);
+  }
+
+  /** account.updated, then account.enabled/disabled when the status changed. */
+  #publishUpdate(before: AccountRecord, after: AccountRecord): void {
+    if (!this.#events) return;
+    const account = accountSnapshot(after);
+    this.#events.publish("account.updated", { account, before: accountSnapshot(before) });
+    if (before.status !== after.status)
+      this.#events.publish(after.status === "enable" ? "account.enabled" : "account.disabled", { account });
   }
 
   #server(wgName: InputValue): ServerRecord {

@@ -1,8 +1,10 @@
 import { networkInterfaces } from "node:os";
-import { inject, injectable } from "inversify";
+import { inject, injectable, optional } from "inversify";
 import { derivePublicKey, generateKeyPair, isValidKey } from "../crypto/keys.js";
 import { type Clock, TYPES } from "../di/ids.js";
 import { type ErrorCode, VpncpError } from "../errors.js";
+import { accountSnapshot, serverSnapshot } from "../events/domain-events.js";
+import { EVENT_BUS, type EventBus } from "../events/event-bus.js";
 import type { VpncpOptions } from "../model/options.js";
 import type { AccountRecord, ServerRecord } from "../model/records.js";
 import {
@@ -70,6 +72,7 @@ export class ServerService {
   readonly #wg: WireGuardPort;
   readonly #options: VpncpOptions;
   readonly #clock: Clock;
+  readonly #events: EventBus | undefined;
 
   constructor(
     @inject(Inventory) inventory: Inventory,
@@ -78,6 +81,7 @@ export class ServerService {
     @inject(TYPES.WireGuard) wg: WireGuardPort,
     @inject(TYPES.Options) options: VpncpOptions,
     @inject(TYPES.Clock) clock: Clock,
+    @inject(EVENT_BUS) @optional() events?: EventBus,
   ) {
     this.#inventory = inventory;
     this.#reconciler = reconciler;
@@ -85,6 +89,7 @@ export class ServerService {
     this.#wg = wg;
     this.#options = options;
     this.#clock = clock;
+    this.#events = events;
   }
 
   list(): ServerRecord[] {
@@ -158,6 +163,7 @@ export class ServerService {
       return record;
     });
     await this.#reconciler.submit({ type: "server", before: null, after: record });
+    this.#events?.publish("server.created", { server: serverSnapshot(record) });
     return record;
   }
 
@@ -207,6 +213,9 @@ export class ServerService {
       { type: "server", before: result.before, after: result.after },
       ...result.accountChanges.map((c) => ({ type: "account" as const, ...c })),
     );
+    this.#events?.publish("server.updated", { server: serverSnapshot(result.after), before: serverSnapshot(result.before) });
+    for (const c of result.accountChanges)
+      this.#events?.publish("account.updated", { account: accountSnapshot(c.after), before: accountSnapshot(c.before) });
     return result.after;
   }
 
@@ -218,6 +227,7 @@ export class ServerService {
       return server;
     });
     await this.#reconciler.submit({ type: "server", before, after: null });
+    this.#events?.publish("server.deleted", { server: serverSnapshot(before) });
   }
 
   /** `{port, public_key}` as the running interface reports them; the stored values when it is not up. */

@@ -1,8 +1,9 @@
 import { EventEmitter } from "node:events";
-import { inject, injectable } from "inversify";
+import { inject, injectable, optional } from "inversify";
 import type { Storage } from "unstorage";
 import { type Clock, TYPES } from "../di/ids.js";
 import { VpncpError } from "../errors.js";
+import { EVENT_BUS, type EventBus } from "../events/event-bus.js";
 import { type Logger, silentLogger, type VpncpOptions } from "../model/options.js";
 import type { FirewallPort } from "../ports/index.js";
 import { Inventory } from "./inventory.js";
@@ -81,6 +82,7 @@ export class StatisticsService extends EventEmitter<{ sample: [TrafficSample] }>
   #lastSample: TrafficSample | null = null;
   /** Day records not yet moved into month records (today's and any past one), by date; null until read. */
   #days: Map<string, DayRecord> | null = null;
+  readonly #events: EventBus | undefined;
 
   constructor(
     @inject(TYPES.Storage) storage: Storage,
@@ -90,8 +92,10 @@ export class StatisticsService extends EventEmitter<{ sample: [TrafficSample] }>
     @inject(TYPES.Options) options: VpncpOptions,
     @inject(TYPES.Clock) clock: Clock,
     @inject(Reconciler) reconciler: Reconciler,
+    @inject(EVENT_BUS) @optional() events?: EventBus,
   ) {
     super();
+    this.#events = events;
     // a ruleset reload starts the counters from zero: book what they hold first
     reconciler.onBeforeFirewallReplace(() => this.sample());
     this.#storage = storage;
@@ -181,6 +185,7 @@ export class StatisticsService extends EventEmitter<{ sample: [TrafficSample] }>
     const sample: TrafficSample = { at, date, durationMs: performance.now() - started, accounts, deltas, counters };
     this.#lastSample = sample;
     this.emit("sample", sample);
+    this.#events?.publish("statistics.sampled", { date, accounts, deltas: Object.fromEntries(deltas) });
     return sample;
   }
 

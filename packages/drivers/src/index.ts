@@ -1,5 +1,12 @@
 export { ExecaRunner, type ExecaRunnerOptions } from "./command-runner/execa.js";
 export { FakeCommandRunner, type FakeResponder, type RecordedCommand } from "./command-runner/fake.js";
+export {
+  formatPlannedStep,
+  isReadOnlyCommand,
+  type PlannedStep,
+  RecordingRunner,
+  type RecordingRunnerOptions,
+} from "./command-runner/recording.js";
 export { createFakeDrivers, type FakeDrivers, fakeDriversModule } from "./fake-drivers-module.js";
 export {
   DRIVER_NAME as FAKE_FIREWALL_DRIVER_NAME,

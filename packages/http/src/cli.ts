@@ -3,6 +3,11 @@ import { resolve } from "node:path";
 import { AccessHashService, createVpncpStorage, parseStorageSpec, systemClock } from "@vpncp/core";
 import { fakeDriversModule, systemDriversModule } from "@vpncp/drivers";
 import { defineCommand, runMain } from "citty";
+import { accountCommand } from "./commands/account.js";
+import { reloadCommand } from "./commands/reload.js";
+import { serverCommand } from "./commands/server.js";
+import { exportCommand, importCommand } from "./commands/snapshot.js";
+import { statsCommand } from "./commands/stats.js";
 import { jsonLogger } from "./logger.js";
 import { startServer } from "./serve.js";
 
@@ -160,7 +165,17 @@ const main = defineCommand({
     version: "0.1.0",
     description: "vpncp: a VPN control panel (WireGuard + IKEv2) speaking the PUQVPN control-panel API v1",
   },
-  subCommands: { serve, hash, bridge },
+  subCommands: {
+    serve,
+    hash,
+    bridge,
+    account: accountCommand,
+    server: serverCommand,
+    stats: statsCommand,
+    reload: reloadCommand,
+    export: exportCommand,
+    import: importCommand,
+  },
 });
 
 runMain(main);

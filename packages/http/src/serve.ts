@@ -5,6 +5,7 @@ import { toNodeHandler } from "h3/node";
 import type { ContainerModule } from "inversify";
 import { type Listener, listen } from "listhen";
 import { createHttpApp } from "./app.js";
+import { claimDataDir } from "./data-dir-lock.js";
 
 export interface ServeOptions {
   readonly port: number;
@@ -83,6 +84,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
   options.logger.info("listening", { url, drivers: "see config", dataDir });
+  // the operator CLI refuses to write a data directory a running vpncp holds
+  const releaseDataDir = options.storage ? async () => {} : await claimDataDir(dataDir);
   return {
     url,
     port,
@@ -90,6 +93,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     async close() {
       await listener.close();
       await vpncp.close();
+      await releaseDataDir();
     },
   };
 }

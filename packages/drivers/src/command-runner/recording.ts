@@ -17,7 +17,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type { CommandResult, CommandRunner, DaemonHandle, RunOptions, SpawnOptions } from "@vpncp/core";
-import type { ViciClient, ViciConnector, ViciSection } from "../ikev2/vici.js";
+import { type ViciClient, ViciConnection, type ViciConnector, type ViciSection } from "../ikev2/vici.js";
 
 export const DRIVER_NAME = "recording";
 
@@ -52,16 +52,23 @@ export interface RecordingRunnerOptions {
   readonly assumeLinks?: readonly string[];
   /** Which driver the steps are for (see `forDriver`). */
   readonly driver?: string;
+  /**
+   * Called for each recorded daemon start: a driver that waits for its daemon (wireguard-go's
+   * UAPI socket) can be given what it waits for.
+   */
+  readonly onSpawn?: (file: string, args: readonly string[]) => void;
 }
 
 /** What the runners of one plan share: the record, the secrets and the links the plan would make. */
 interface PlanRecord {
   readonly steps: PlannedStep[];
+  readonly onSpawn: ((file: string, args: readonly string[]) => void) | undefined;
   secrets: [string, string][];
   readonly links: Map<string, boolean>;
 }
 
-const WG_KEY_LINE = /^(\s*(?:PrivateKey|PresharedKey)\s*=\s*)(?!<)\S+$/gm;
+// the all-zero preshared key is how the WireGuard driver spells "none": not a secret
+const WG_KEY_LINE = /^(\s*(?:PrivateKey|PresharedKey)\s*=\s*)(?!<|A{43}=$)\S+$/gm;
 const PEM_PRIVATE = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g;
 
 /** Whether a command only reads (so it may run while planning). An allowlist: anything unknown is recorded. */
@@ -105,7 +112,12 @@ export class RecordingRunner implements CommandRunner {
     this.#reader = options.reader;
     this.netns = options.reader.netns;
     this.#driver = options.driver ?? "";
-    this.#record = record ?? { steps: [], secrets: secretList(options.secrets ?? new Map()), links: new Map() };
+    this.#record = record ?? {
+      steps: [],
+      onSpawn: options.onSpawn,
+      secrets: secretList(options.secrets ?? new Map()),
+      links: new Map(),
+    };
     for (const link of options.assumeLinks ?? []) this.#record.links.set(link, true);
   }
 
@@ -167,6 +179,9 @@ export class RecordingRunner implements CommandRunner {
       argv: [file, ...args].map((arg) => this.redact(arg)),
       ...(options.env ? { env: options.env } : {}),
     });
+    // a daemon makes its own device (wireguard-go: a TUN named like its argument)
+    if (file.endsWith("wireguard-go") && args[0]) this.#record.links.set(args[0], true);
+    this.#record.onSpawn?.(file, args);
     let exit: (code: number | string) => void = () => {};
     const exited = new Promise<number | string>((resolve) => {
       exit = resolve;
@@ -240,6 +255,24 @@ export class RecordingRunner implements CommandRunner {
       if (words[1] === "add") this.#record.links.set(name, true);
       else if (words[1] === "del" || words[1] === "delete") this.#record.links.set(name, false);
     }
+  }
+}
+
+/** A real vici connection, for the queries a plan forwards to the running charon. */
+export const connectVici: ViciConnector = (uri, timeoutMs) => ViciConnection.connect(uri, timeoutMs);
+
+/** Whether a charon answers at `uri`. */
+export async function charonAnswers(uri: string): Promise<boolean> {
+  try {
+    const vici = await ViciConnection.connect(uri, 2_000);
+    try {
+      await vici.request("version");
+      return true;
+    } finally {
+      vici.close();
+    }
+  } catch {
+    return false;
   }
 }
 

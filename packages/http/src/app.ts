@@ -1,6 +1,8 @@
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import { type Logger, silentLogger, TYPES, type Vpncp } from "@vpncp/core";
 import { getCookie, getRequestIP, H3, type H3Event } from "h3";
+import { AuthFailureLimiter, type AuthFailureOptions } from "./auth-failures.js";
+import { parseTrustedProxies, resolveClientAddress, type TrustProxySetting } from "./client-address.js";
 import { errorResponse, toErrorResponse } from "./envelope.js";
 import { createMetrics, metricsRoute } from "./metrics.js";
 import { openApiDocument } from "./openapi.js";
@@ -13,8 +15,14 @@ import { wireguardRoutes } from "./routes/wireguard.js";
 export interface HttpAppOptions {
   /** Structured request logs (never cookies, bodies or secrets). */
   readonly logger?: Logger | undefined;
-  /** Take the client address from X-Forwarded-For (only behind a proxy you control). */
-  readonly trustProxy?: boolean | undefined;
+  /**
+   * Proxies whose X-Forwarded-For names the client (the address hashes are bound to): true for
+   * loopback only, or addresses and CIDRs ("127.0.0.1,10.0.0.0/8"). From any other peer the
+   * header is ignored.
+   */
+  readonly trustProxy?: TrustProxySetting;
+  /** How rejected access hashes are slowed down and logged per address. */
+  readonly authFailures?: AuthFailureOptions | undefined;
   /** Extra routes added before the fallbacks. */
   readonly extend?: ((app: H3, vpncp: Vpncp) => void) | undefined;
   /** Serve /metrics (default true); guarded by an access hash or, when set, this bearer token. */
@@ -25,20 +33,26 @@ export interface HttpAppOptions {
 /** Paths that answer without an access hash. */
 const PUBLIC = [/^\/otl\//, /^\/api\/v1\/openapi\.json$/];
 
-export function clientAddress(event: H3Event, trustProxy = false): string {
-  return getRequestIP(event, { xForwardedFor: trustProxy }) ?? "";
+/** The client's address: the direct peer's, or from X-Forwarded-For when the peer is a trusted proxy. */
+export function clientAddress(event: H3Event, trustProxy: TrustProxySetting = false): string {
+  return resolveClientAddress(getRequestIP(event) ?? "", event.req.headers.get("x-forwarded-for"), parseTrustedProxies(trustProxy));
 }
 
 function bearerMatches(event: H3Event, token: string): boolean {
   const header = event.req.headers.get("authorization") ?? "";
-  const given = Buffer.from(header.startsWith("Bearer ") ? header.slice(7) : "");
-  const wanted = Buffer.from(token);
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
+  // digests of equal length: the comparison tells nothing, not even the token's length
+  const given = createHash("sha256")
+    .update(header.startsWith("Bearer ") ? header.slice(7) : "")
+    .digest();
+  const wanted = createHash("sha256").update(token).digest();
+  return timingSafeEqual(given, wanted);
 }
 
 /** The PUQVPN control-panel API v1 over a vpncp instance, as an h3 app. */
 export function createHttpApp(vpncp: Vpncp, options: HttpAppOptions = {}): H3 {
   const logger = options.logger ?? silentLogger;
+  const trustedProxies = parseTrustedProxies(options.trustProxy);
+  const failures = new AuthFailureLimiter(logger, options.authFailures);
   const app = new H3({
     // h3 would print every thrown error (each "Account not found") with its stack to stderr; ours go to the logger
     silent: true,
@@ -65,8 +79,13 @@ export function createHttpApp(vpncp: Vpncp, options: HttpAppOptions = {}): H3 {
     if (PUBLIC.some((re) => re.test(path))) return;
     if (!path.startsWith("/api/") && path !== "/metrics") return;
     if (path === "/metrics" && options.metricsToken && bearerMatches(event, options.metricsToken)) return;
-    const ok = await vpncp.accessHashes.verify(getCookie(event, "access_hash"), clientAddress(event, options.trustProxy));
-    if (!ok) return errorResponse("NOT_AUTHORIZED");
+    const address = resolveClientAddress(getRequestIP(event) ?? "", event.req.headers.get("x-forwarded-for"), trustedProxies);
+    const ok = await vpncp.accessHashes.verify(getCookie(event, "access_hash"), address);
+    if (!ok) {
+      await failures.failed(address, path);
+      return errorResponse("NOT_AUTHORIZED");
+    }
+    failures.succeeded(address);
   });
 
   const routes = new Map<string, Set<string>>();

@@ -4,21 +4,32 @@ import type { H3Event } from "h3";
 export type FormValue = string | number | boolean | null | undefined;
 export type Form = Readonly<Record<string, FormValue | unknown>>;
 
-const MAX_BODY = 1024 * 1024;
+/** The largest request body read (1 MiB: certificates and page blocks fit many times over). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** The body went past MAX_BODY_BYTES while it was read. */
+class BodyTooLarge extends Error {}
 
 /**
  * Reads a POST/PUT body: form-encoded (what the pages' curl `-d` sends), JSON,
- * or multipart. A body that cannot be read is "Malformed request body"; an
- * empty body is an empty form.
+ * or multipart. A body that cannot be read is "Malformed request body"; one past
+ * MAX_BODY_BYTES is "Request body too large" (413), whatever its Content-Length
+ * said or with none (chunked); an empty body is an empty form.
  */
 export async function readForm(event: H3Event): Promise<Form> {
   const type = (event.req.headers.get("content-type") ?? "").toLowerCase();
   // refuse an announced oversize body before reading it, not after buffering it all
-  if (Number(event.req.headers.get("content-length")) > MAX_BODY) throw new VpncpError("MALFORMED_BODY");
-  let text: string;
+  if (Number(event.req.headers.get("content-length")) > MAX_BODY_BYTES) throw new VpncpError("BODY_TOO_LARGE");
+  let bytes: Buffer;
+  try {
+    bytes = await readBytes(event.req);
+  } catch (error) {
+    throw new VpncpError(error instanceof BodyTooLarge ? "BODY_TOO_LARGE" : "MALFORMED_BODY", { cause: error });
+  }
   if (type.startsWith("multipart/form-data")) {
     try {
-      const form = await event.req.formData();
+      // parsed from the bytes read within the limit (formData() on the request would read all of it)
+      const form = await new Response(new Uint8Array(bytes), { headers: { "content-type": type } }).formData();
       const out: Record<string, string> = {};
       for (const [key, value] of form.entries()) if (typeof value === "string") out[key] = value;
       return out;
@@ -26,11 +37,7 @@ export async function readForm(event: H3Event): Promise<Form> {
       throw new VpncpError("MALFORMED_BODY", { cause: error });
     }
   }
-  try {
-    text = await readText(event.req);
-  } catch (error) {
-    throw new VpncpError("MALFORMED_BODY", { cause: error });
-  }
+  const text = bytes.toString("utf8");
   if (text.trim() === "") return {};
   const looksJson = type.includes("json") || (!type.includes("urlencoded") && /^\s*[{[]/.test(text));
   if (looksJson) {
@@ -48,9 +55,9 @@ export async function readForm(event: H3Event): Promise<Form> {
   return out;
 }
 
-/** The body as text, read up to MAX_BODY bytes (a chunked body has no length to check first). */
-async function readText(request: Request): Promise<string> {
-  if (!request.body) return "";
+/** The body, read up to MAX_BODY_BYTES (a chunked body has no length to check first, and a length can lie). */
+async function readBytes(request: Request): Promise<Buffer> {
+  if (!request.body) return Buffer.alloc(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -58,13 +65,13 @@ async function readText(request: Request): Promise<string> {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > MAX_BODY) {
-      await reader.cancel();
-      throw new Error("body too large");
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => {});
+      throw new BodyTooLarge(`request body past ${MAX_BODY_BYTES} bytes`);
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
 /** A scalar field of the form (objects and arrays are not values of this API). */

@@ -8,6 +8,7 @@ import { reloadCommand } from "./commands/reload.js";
 import { serverCommand } from "./commands/server.js";
 import { exportCommand, importCommand } from "./commands/snapshot.js";
 import { statsCommand } from "./commands/stats.js";
+import { parseTrustedProxies } from "./client-address.js";
 import { jsonLogger } from "./logger.js";
 import { startServer } from "./serve.js";
 
@@ -24,6 +25,13 @@ function integer(value: string | undefined, what: string): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new Error(`${what} must be a number, got ${JSON.stringify(value)}`);
   return Number(value);
+}
+
+/** `--trust-proxy` / VPNCP_TRUST_PROXY; a bare `--trust-proxy` is "true" (loopback only). */
+function trustProxySetting(flag: unknown): string | undefined {
+  const value = flag === true || flag === "" ? "true" : pick(flag, "VPNCP_TRUST_PROXY");
+  if (value !== undefined) parseTrustedProxies(value);
+  return value;
 }
 
 const storageArgs = {
@@ -68,8 +76,9 @@ const serve = defineCommand({
     "state-dir": { type: "string", description: "Runtime directory of the system drivers (env VPNCP_STATE_DIR; default <data-dir>/run)" },
     timezone: { type: "string", description: "IANA timezone of traffic statistics days (env VPNCP_TIMEZONE; default the host's)" },
     "trust-proxy": {
-      type: "boolean",
-      description: "Take client addresses from X-Forwarded-For (only behind your own proxy; env VPNCP_TRUST_PROXY=1)",
+      type: "string",
+      description:
+        'Proxies whose X-Forwarded-For gives the client address, e.g. "127.0.0.1,10.0.0.0/8"; "1" or "true": loopback only. From other peers the header is ignored (env VPNCP_TRUST_PROXY)',
     },
     "metrics-token": { type: "string", description: "Bearer token for GET /metrics besides access hashes (env VPNCP_METRICS_TOKEN)" },
   },
@@ -101,7 +110,8 @@ const serve = defineCommand({
       accountLimit: integer(pick(args["account-limit"], "VPNCP_ACCOUNT_LIMIT"), "--account-limit"),
       wanInterface,
       timezone: pick(args.timezone, "VPNCP_TIMEZONE"),
-      trustProxy: args["trust-proxy"] === true || ["1", "true"].includes(pick(undefined, "VPNCP_TRUST_PROXY", "")!.toLowerCase()),
+      // checked here, so a typo stops the start instead of trusting nobody (or everybody)
+      trustProxy: trustProxySetting(args["trust-proxy"]),
       metricsToken: pick(args["metrics-token"], "VPNCP_METRICS_TOKEN"),
       logger,
     });

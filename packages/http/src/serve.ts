@@ -2,10 +2,12 @@ import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { createVpncp, type Logger, parseStorageSpec, type Vpncp } from "@vpncp/core";
 import { toNodeHandler } from "h3/node";
-import type { ContainerModule } from "inversify";
+import { ContainerModule } from "inversify";
 import { type Listener, listen } from "listhen";
 import { createHttpApp } from "./app.js";
+import type { TrustProxySetting } from "./client-address.js";
 import { claimDataDir } from "./data-dir-lock.js";
+import type { PluginHost } from "./plugins/host.js";
 
 export interface ServeOptions {
   readonly port: number;
@@ -13,13 +15,17 @@ export interface ServeOptions {
   readonly dataDir: string;
   /** Unstorage driver spec ("redis:redis://host:6379"); default: files in dataDir. */
   readonly storage?: string | undefined;
-  readonly drivers: ContainerModule;
+  /** The drivers module; may be left out when a plugin binds the ports (the CLI's drivers plugins do). */
+  readonly drivers?: ContainerModule | undefined;
+  /** Plugins, set up (setupPlugins): their modules load after the drivers, their routes join the app. */
+  readonly plugins?: PluginHost | undefined;
   readonly publicUrl?: string | undefined;
   readonly accessHash?: string | undefined;
   readonly accountLimit?: number | undefined;
   readonly wanInterface?: string | undefined;
   readonly timezone?: string | undefined;
-  readonly trustProxy?: boolean | undefined;
+  /** Proxies whose X-Forwarded-For is believed: true (loopback), or addresses/CIDRs "127.0.0.1,10.0.0.0/8". */
+  readonly trustProxy?: TrustProxySetting;
   /** Bearer token that may read /metrics besides access hashes. */
   readonly metricsToken?: string | undefined;
   readonly logger: Logger;
@@ -39,8 +45,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const storage = options.storage ? parseStorageSpec(options.storage) : { driver: "fs", options: { base: dataDir } };
+  const plugins = options.plugins;
   const vpncp = await createVpncp({
-    drivers: options.drivers,
+    drivers: composeModules(options.drivers, plugins?.modules ?? []),
     storage,
     publicUrl: options.publicUrl,
     accountLimit: options.accountLimit,
@@ -57,7 +64,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     announce(`vpncp: created an access hash valid from any address (shown once, keep it):\n\n    ${hash}\n`);
   }
 
-  const app = createHttpApp(vpncp, { logger: options.logger, trustProxy: options.trustProxy, metricsToken: options.metricsToken });
+  try {
+    await plugins?.start(vpncp);
+  } catch (error) {
+    await plugins?.close();
+    await vpncp.close();
+    throw error;
+  }
+  const app = createHttpApp(vpncp, {
+    logger: options.logger,
+    trustProxy: options.trustProxy,
+    metricsToken: options.metricsToken,
+    // with plugins, /metrics is the metrics plugin's (when loaded)
+    metrics: plugins ? false : undefined,
+    extend: plugins ? (target, instance) => plugins.extend(target, instance) : undefined,
+  });
   let listener: Listener;
   try {
     listener = await listen(toNodeHandler(app), {
@@ -73,12 +94,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       autoClose: false,
     } as never);
   } catch (error) {
+    await plugins?.close();
     await vpncp.close();
     throw error;
   }
   const port = listener.address.port;
   if (options.port !== 0 && port !== options.port) {
     await listener.close();
+    await plugins?.close();
     await vpncp.close();
     throw new Error(`port ${options.port} is in use`);
   }
@@ -92,8 +115,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     vpncp,
     async close() {
       await listener.close();
+      await plugins?.close();
       await vpncp.close();
       await releaseDataDir();
     },
   };
+}
+
+/** The drivers, then each plugin's bindings (which may rebind a port), as the one module createVpncp loads. */
+function composeModules(drivers: ContainerModule | undefined, modules: readonly ContainerModule[]): ContainerModule {
+  if (drivers && modules.length === 0) return drivers;
+  return new ContainerModule(async (bindings) => {
+    if (drivers) await drivers.load(bindings);
+    for (const module of modules) await module.load(bindings);
+  });
 }

@@ -1,0 +1,104 @@
+import type { Logger } from "@vpncp/core";
+
+export interface AuthFailureOptions {
+  /** Failures answered at once before the delay starts growing (default 3). */
+  readonly freeFailures?: number;
+  /** The first delay; it doubles with every further failure (default 250 ms). */
+  readonly baseDelayMs?: number;
+  /** The longest delay (default 10 s). */
+  readonly maxDelayMs?: number;
+  /** An address with no failure for this long starts from zero again (default 15 min). */
+  readonly forgetAfterMs?: number;
+  /** One log line per address per window (default 1 min). */
+  readonly logWindowMs?: number;
+  /** Addresses tracked at most; the least recently failing are forgotten first (default 10,000). */
+  readonly maxAddresses?: number;
+  /** How the delay is waited for (tests record it instead). */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => number;
+}
+
+interface Entry {
+  failures: number;
+  lastFailureAt: number;
+  /** Start of the current log window, and failures in it since its line was written. */
+  windowStart: number;
+  unlogged: number;
+}
+
+/**
+ * Slows down guessing of access hashes: each address's failures make its next rejections wait
+ * longer before they are answered, and are logged once per address per window (the address and
+ * the count; never what was presented). Memory is bounded: at most `maxAddresses` entries, each
+ * forgotten after `forgetAfterMs` without failures.
+ */
+export class AuthFailureLimiter {
+  readonly #entries = new Map<string, Entry>();
+  readonly #logger: Logger;
+  readonly #freeFailures: number;
+  readonly #baseDelayMs: number;
+  readonly #maxDelayMs: number;
+  readonly #forgetAfterMs: number;
+  readonly #logWindowMs: number;
+  readonly #maxAddresses: number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #now: () => number;
+
+  constructor(logger: Logger, options: AuthFailureOptions = {}) {
+    this.#logger = logger;
+    this.#freeFailures = options.freeFailures ?? 3;
+    this.#baseDelayMs = options.baseDelayMs ?? 250;
+    this.#maxDelayMs = options.maxDelayMs ?? 10_000;
+    this.#forgetAfterMs = options.forgetAfterMs ?? 15 * 60_000;
+    this.#logWindowMs = options.logWindowMs ?? 60_000;
+    this.#maxAddresses = options.maxAddresses ?? 10_000;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Addresses currently tracked. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Records a rejected request from `address` and waits as long as its failures ask for. */
+  async failed(address: string, path: string): Promise<void> {
+    const now = this.#now();
+    let entry = this.#entries.get(address);
+    if (entry && now - entry.lastFailureAt > this.#forgetAfterMs) entry = undefined;
+    if (!entry) entry = { failures: 0, lastFailureAt: now, windowStart: now, unlogged: 0 };
+    // re-inserted: the map's order is then least recently failing first, which is what goes when full
+    this.#entries.delete(address);
+    this.#entries.set(address, entry);
+    entry.failures += 1;
+    entry.lastFailureAt = now;
+    entry.unlogged += 1;
+    if (entry.failures === 1 || now - entry.windowStart >= this.#logWindowMs) {
+      this.#logger.warn("access hash rejected", { address, path, failures: entry.failures, sinceLastLine: entry.unlogged });
+      entry.windowStart = now;
+      entry.unlogged = 0;
+    }
+    this.#prune(now);
+    const delay = this.delayFor(entry.failures);
+    if (delay > 0) await this.#sleep(delay);
+  }
+
+  /** A request from `address` was let in: its earlier failures no longer count. */
+  succeeded(address: string): void {
+    if (this.#entries.size > 0) this.#entries.delete(address);
+  }
+
+  /** How long the n-th failure in a row waits before its answer. */
+  delayFor(failures: number): number {
+    const over = failures - this.#freeFailures;
+    if (over <= 0) return 0;
+    return Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** Math.min(over - 1, 30));
+  }
+
+  #prune(now: number): void {
+    for (const [address, entry] of this.#entries) {
+      if (this.#entries.size <= this.#maxAddresses && now - entry.lastFailureAt <= this.#forgetAfterMs) break;
+      this.#entries.delete(address);
+    }
+  }
+}

@@ -1,11 +1,35 @@
-import type { Vpncp } from "@vpncp/core";
+import { Doctor, type Vpncp } from "@vpncp/core";
 import type { H3 } from "h3";
 import { field, readForm } from "../body.js";
 import { success } from "../envelope.js";
 import { presentConfig, presentInfo, presentStatus } from "../presenters.js";
 
 export function systemRoutes(app: H3, vpncp: Vpncp): void {
-  app.get("/api/v1/system/status", () => success(presentStatus(vpncp.system.status())));
+  const doctor = vpncp.container.get(Doctor);
+  // concurrent status requests share one check of the system
+  let checking: Promise<string[]> | null = null;
+  const drift = (): Promise<string[]> => {
+    checking ??= doctor
+      .check({ confirm: true })
+      .then(
+        (found) => found.map((d) => d.message),
+        (error: unknown) => [
+          `the system state could not be read: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
+        ],
+      )
+      .finally(() => {
+        checking = null;
+      });
+    return checking;
+  };
+  // The page's fields stay as they are (a billing module reads exactly those): drift between storage
+  // and the system is folded into `status` the way the page writes states, "Error (drift: …)". It is
+  // judged only while nothing is being applied ("OK"); "Loading (…)" and the reconciler's errors win.
+  app.get("/api/v1/system/status", async () => {
+    const status = vpncp.system.status();
+    const found = status.status === "OK" ? await drift() : [];
+    return success(presentStatus(found.length === 0 ? status : { ...status, status: driftStatus(found) }));
+  });
   app.get("/api/v1/system/info", async () => success(presentInfo(await vpncp.system.info())));
   app.put("/api/v1/system/reload", async () => {
     await vpncp.system.reload();
@@ -27,4 +51,11 @@ export function systemRoutes(app: H3, vpncp: Vpncp): void {
     const sample = await vpncp.statistics.sample();
     return success({ date: sample.date, accounts: sample.accounts, duration_ms: Math.round(sample.durationMs * 10) / 10 });
   });
+}
+
+/** "Error (drift: 2 differences: wg0 (server s1): peer of account a1 (…) missing; …)", at most three named. */
+function driftStatus(lines: readonly string[]): string {
+  const named = lines.slice(0, 3).join("; ");
+  const more = lines.length > 3 ? `; and ${lines.length - 3} more` : "";
+  return `Error (drift: ${lines.length} difference${lines.length === 1 ? "" : "s"}: ${named}${more}; vpncp doctor names them all)`;
 }

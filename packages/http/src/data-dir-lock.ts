@@ -1,14 +1,22 @@
 import { readFileSync } from "node:fs";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { open, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 /**
- * `vpncp serve` writes its process id here while it holds a file data directory, so the operator
- * CLI can refuse to change records under a running vpncp (which keeps them in memory and would
- * never see the change, or overwrite it). A file left by a killed vpncp names a dead process and
+ * Who holds a file data directory: `vpncp serve` while it runs, or an operator command while it
+ * changes records offline. A running vpncp keeps the records in memory and would never see a
+ * change made behind its back (or would overwrite it), and two offline writers would both hand
+ * out the same free name, address or mark. A file left by a killed process names a dead pid and
  * is ignored.
  */
 export const PID_FILE = "vpncp.pid";
+
+export type DataDirRole = "serve" | "operator";
+
+export interface DataDirHolder {
+  readonly pid: number;
+  readonly role: DataDirRole;
+}
 
 function alive(pid: number): boolean {
   try {
@@ -20,24 +28,79 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The pid of a live vpncp serving this data directory (other than this process), or null. */
-export function dataDirHolder(dataDir: string): number | null {
+function parse(text: string): DataDirHolder | null {
+  const [pidText = "", role = "serve"] = text.trim().split(/\s+/);
+  const pid = Number(pidText);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return null;
+  return { pid, role: role === "operator" ? "operator" : "serve" };
+}
+
+/** The live process (other than this one) holding this data directory, or null. */
+export function dataDirHolder(dataDir: string): DataDirHolder | null {
   let text: string;
   try {
     text = readFileSync(join(dataDir, PID_FILE), "utf8");
   } catch {
     return null;
   }
-  const pid = Number(text.trim());
-  return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && alive(pid) ? pid : null;
+  const holder = parse(text);
+  return holder && holder.pid !== process.pid && alive(holder.pid) ? holder : null;
 }
 
-/** Marks the data directory as served by this process; the returned function unmarks it (only if still ours). */
+/** What the returned function of a claim does: removes the mark if it is still this process's. */
+function releaser(file: string): () => Promise<void> {
+  return async () => {
+    const holder = parse(await readFile(file, "utf8").catch(() => ""));
+    if (holder?.pid === process.pid) await rm(file, { force: true });
+  };
+}
+
+/** `vpncp serve`: marks the data directory as served by this process (whoever held it before). */
 export async function claimDataDir(dataDir: string): Promise<() => Promise<void>> {
   const file = join(dataDir, PID_FILE);
-  await writeFile(file, `${process.pid}\n`, { mode: 0o644 });
-  return async () => {
-    const text = await readFile(file, "utf8").catch(() => "");
-    if (text.trim() === String(process.pid)) await rm(file, { force: true });
-  };
+  await writeFile(file, `${process.pid} serve\n`, { mode: 0o644 });
+  return releaser(file);
+}
+
+export class DataDirBusyError extends Error {
+  readonly holder: DataDirHolder;
+  constructor(dataDir: string, holder: DataDirHolder) {
+    super(
+      holder.role === "serve"
+        ? `a running vpncp (pid ${holder.pid}) holds ${dataDir}: change it through its API (--url and --hash), or stop it first`
+        : `another vpncp command (pid ${holder.pid}) is still changing ${dataDir}`,
+    );
+    this.name = "DataDirBusyError";
+    this.holder = holder;
+  }
+}
+
+/**
+ * An operator command that changes records: takes the data directory for itself, waiting up to
+ * `waitMs` for another operator command to finish; refuses at once when a vpncp serves it.
+ */
+export async function lockDataDir(dataDir: string, waitMs = 30_000): Promise<() => Promise<void>> {
+  const file = join(dataDir, PID_FILE);
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      const handle = await open(file, "wx", 0o644);
+      try {
+        await handle.writeFile(`${process.pid} operator\n`);
+      } finally {
+        await handle.close();
+      }
+      return releaser(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const holder = dataDirHolder(dataDir);
+    if (holder === null) {
+      // left by a process that is gone: take it over (a racing taker fails on "wx" and looks again)
+      await rm(file, { force: true });
+      continue;
+    }
+    if (holder.role === "serve" || Date.now() >= deadline) throw new DataDirBusyError(dataDir, holder);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -7,7 +7,7 @@ import { createStorage, type Driver } from "unstorage";
 import { createHttpApp } from "../app.js";
 import { isVpncpApiError, VpncpClient } from "../client/index.js";
 import { ConfigError, loadConfig, resolveSetting, type VpncpConfig } from "../config/index.js";
-import { dataDirHolder } from "../data-dir-lock.js";
+import { DataDirBusyError, lockDataDir } from "../data-dir-lock.js";
 
 /** What the operator commands exit with; scripts can rely on these. */
 export const EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
@@ -120,11 +120,8 @@ async function openDataDir(dataDir: string, config: VpncpConfig, options: OpenOp
     if (!options.write) throw new UnreachableError(`no vpncp data directory at ${dataDir} (and no URL given: --url, VPNCP_URL)`);
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
   }
-  if (options.write) {
-    const pid = dataDirHolder(dataDir);
-    if (pid !== null)
-      throw new UsageError(`a running vpncp (pid ${pid}) holds ${dataDir}: change it through its API (--url and --hash), or stop it first`);
-  }
+  // writers take the directory for themselves: two would hand out the same free name, address or mark
+  const unlock = options.write ? await lockDataDirOrRefuse(dataDir) : async () => {};
   const publicUrl = resolveSetting(undefined, "VPNCP_PUBLIC_URL", config.publicUrl);
   const vpncp = await createVpncp({
     drivers: fakeDriversModule(),
@@ -135,6 +132,9 @@ async function openDataDir(dataDir: string, config: VpncpConfig, options: OpenOp
     publicUrl,
     timezone: resolveSetting(undefined, "VPNCP_TIMEZONE", config.timezone),
     accountLimit: config.accountLimit,
+  }).catch(async (error: unknown) => {
+    await unlock();
+    throw error;
   });
   // whoever can open the data directory holds every key in it: no access hash is asked in-process
   const local: Vpncp = { ...vpncp, accessHashes: { verify: async () => true } as unknown as AccessHashService };
@@ -149,7 +149,24 @@ async function openDataDir(dataDir: string, config: VpncpConfig, options: OpenOp
     retries: 0,
     fetch: async (input, init) => app.fetch(new Request(input, init)),
   });
-  return { client, target: `data directory ${dataDir}`, close: () => vpncp.close() };
+  return {
+    client,
+    target: `data directory ${dataDir}`,
+    async close() {
+      await vpncp.close();
+      await unlock();
+    },
+  };
+}
+
+/** Takes a data directory for an offline change; one a vpncp serves (or another command keeps too long) is a usage error. */
+export async function lockDataDirOrRefuse(dataDir: string): Promise<() => Promise<void>> {
+  try {
+    return await lockDataDir(dataDir);
+  } catch (error) {
+    if (error instanceof DataDirBusyError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /** Prints the failure on stderr and sets the exit code it deserves. */

@@ -7,8 +7,15 @@ import { defineCommand } from "citty";
 import cliProgress from "cli-progress";
 import type { Storage } from "unstorage";
 import { resolveSetting } from "../config/index.js";
-import { dataDirHolder } from "../data-dir-lock.js";
-import { dataDirOf, EXIT_CODES_HELP, loadOperatorConfig, reportFailure, UnreachableError, UsageError } from "./operator-context.js";
+import {
+  dataDirOf,
+  EXIT_CODES_HELP,
+  loadOperatorConfig,
+  lockDataDirOrRefuse,
+  reportFailure,
+  UnreachableError,
+  UsageError,
+} from "./operator-context.js";
 import { printJson } from "./operator-output.js";
 
 const storageArgs = {
@@ -24,7 +31,10 @@ interface StorageFlags {
 }
 
 /** The installation's storage: a storage spec when one is set, else the files of the data directory. */
-async function openStorage(flags: StorageFlags, mode: "read" | "write"): Promise<{ storage: Storage; where: string }> {
+async function openStorage(
+  flags: StorageFlags,
+  mode: "read" | "write",
+): Promise<{ storage: Storage; where: string; unlock: () => Promise<void> }> {
   const config = await loadOperatorConfig(flags);
   const explicitDir = typeof flags["data-dir"] === "string" && flags["data-dir"] !== "";
   const spec = explicitDir ? undefined : resolveSetting(flags.storage, "VPNCP_STORAGE", config.storage);
@@ -35,16 +45,16 @@ async function openStorage(flags: StorageFlags, mode: "read" | "write"): Promise
     } catch (error) {
       throw new UsageError(`--storage: ${(error as Error).message}`);
     }
-    return { storage: await createVpncpStorage(parsed), where: `storage ${parsed.driver}` };
+    return { storage: await createVpncpStorage(parsed), where: `storage ${parsed.driver}`, unlock: async () => {} };
   }
   const dataDir = dataDirOf(flags, config);
   if (mode === "read" && !existsSync(dataDir)) throw new UnreachableError(`no vpncp data directory at ${dataDir}`);
+  let unlock = async () => {};
   if (mode === "write") {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
-    const pid = dataDirHolder(dataDir);
-    if (pid !== null) throw new UsageError(`a running vpncp (pid ${pid}) holds ${dataDir}: stop it, or import into another directory`);
+    unlock = await lockDataDirOrRefuse(dataDir);
   }
-  return { storage: await createVpncpStorage({ driver: "fs", options: { base: dataDir } }), where: dataDir };
+  return { storage: await createVpncpStorage({ driver: "fs", options: { base: dataDir } }), where: dataDir, unlock };
 }
 
 /** Writes the file whole or not at all, readable by its owner only: it holds private keys. */
@@ -113,6 +123,7 @@ export const importCommand = defineCommand({
   },
   async run({ args }) {
     let storage: Storage | undefined;
+    let unlock = async () => {};
     try {
       const file = args.file;
       if (typeof file !== "string" || file === "") throw new UsageError("missing FILE (the snapshot to import)");
@@ -126,6 +137,7 @@ export const importCommand = defineCommand({
       const snapshot = parseSnapshot(text);
       const opened = await openStorage(args, "write");
       storage = opened.storage;
+      unlock = opened.unlock;
       const bar = new cliProgress.SingleBar(
         { format: "import |{bar}| {value}/{total} records", stream: process.stderr, hideCursor: true },
         cliProgress.Presets.shades_classic,
@@ -148,6 +160,7 @@ export const importCommand = defineCommand({
       reportFailure(error);
     } finally {
       await storage?.dispose();
+      await unlock();
     }
   },
 });

@@ -28,6 +28,12 @@ export function rssMbOf(pid) {
   return Number(match?.[1] ?? 0) / 1024;
 }
 
+/** The most resident memory the process has had since it started (the kernel's high-water mark), in MB. */
+export function peakRssMbOf(pid) {
+  const match = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(match?.[1] ?? 0) / 1024;
+}
+
 export async function startCli({ dataDir, drivers = "fake", netns, extra = [], nodeFlags = [], logs = "pipe" }) {
   const port = await freePort();
   const hash = randomBytes(40).toString("hex");

@@ -110,6 +110,21 @@ export function testIkev2Driver<C extends Ikev2ContractContext>(options: Ikev2Co
       expect(context.driver.tunnelInterface()).toBeNull();
     });
 
+    test("held: nothing before the daemon runs; then its connection, and each account's EAP secret and own connection", async () => {
+      expect(await context.driver.held()).toBeNull();
+      await context.driver.apply(state(user("alice", 18), user("bob", 19)));
+      await context.driver.updateUsers({ upsert: [user("carol", 20)], remove: [user("bob", 19)] });
+      const held = await context.driver.held();
+      const names = (users: readonly { connection: string; username: string }[] | undefined) =>
+        (users ?? []).map((u) => `${u.username}@${u.connection}`).sort();
+      const server = context.connection.name;
+      expect(held?.connections).toEqual([server]);
+      expect(names(held?.secrets)).toEqual([`alice@${server}`, `carol@${server}`]);
+      expect(names(held?.userConnections)).toEqual([`alice@${server}`, `carol@${server}`]);
+      // names only: no password appears in what is read back
+      expect(JSON.stringify(held)).not.toContain(IKEV2_TEST_PASSWORDS.alice);
+    });
+
     test.skipIf(!login)("each account logs in with its password and gets its own address", async () => {
       const alice = user("alice", 18);
       const bob = user("bob", 19);

@@ -146,6 +146,26 @@ export function testShaperDriver({ name, create, skip = false }: ShaperContractO
       expect(await shaper.classes(wgB, alice.mark)).toEqual([]);
     });
 
+    test("accountClasses reads every account class of an interface with its rate (0: unlimited); none when not shaped", async () => {
+      expect(await shaper.accountClasses(wgA)).toEqual([]);
+      await shaper.applyInterfaces([spec(wgA, [alice, bob, carol]), spec(wgB, [dave])]);
+      await shaper.updateAccounts(wgA, { upsert: [{ ...bob, downloadMbit: 9 }], remove: [carol] });
+      expect(await shaper.accountClasses(wgA)).toEqual([
+        { mark: alice.mark, direction: "download", mbit: 20 },
+        { mark: bob.mark, direction: "download", mbit: 9 },
+        { mark: alice.mark, direction: "upload", mbit: 5 },
+        { mark: bob.mark, direction: "upload", mbit: 20 },
+      ]);
+      await shaper.applyInterfaces([spec(wgA, [carol])]);
+      expect(await shaper.accountClasses(wgA)).toEqual([
+        { mark: carol.mark, direction: "download", mbit: 0 },
+        { mark: carol.mark, direction: "upload", mbit: 0 },
+      ]);
+      expect((await shaper.accountClasses(wgB)).map((c) => c.mark)).toEqual([dave.mark, dave.mark]);
+      await shaper.removeInterface(wgB);
+      expect(await shaper.accountClasses(wgB)).toEqual([]);
+    });
+
     test("qdiscs shows the HTB root (default class fffe) and the ingress on the interface, HTB on the IFB", async () => {
       await shaper.applyInterfaces([spec(wgA, [alice])]);
       const qdiscs = await shaper.qdiscs(wgA);

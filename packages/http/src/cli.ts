@@ -4,6 +4,8 @@ import { AccessHashService, createVpncpStorage, parseStorageSpec, systemClock } 
 import { fakeDriversModule, systemDriversModule } from "@vpncp/drivers";
 import { defineCommand, runMain } from "citty";
 import { accountCommand } from "./commands/account.js";
+import { doctorCommand } from "./commands/doctor.js";
+import { planCommand } from "./commands/plan.js";
 import { reloadCommand } from "./commands/reload.js";
 import { serverCommand } from "./commands/server.js";
 import { exportCommand, importCommand } from "./commands/snapshot.js";
@@ -179,6 +181,8 @@ const main = defineCommand({
     serve,
     hash,
     bridge,
+    plan: planCommand,
+    doctor: doctorCommand,
     account: accountCommand,
     server: serverCommand,
     stats: statsCommand,

@@ -1,6 +1,8 @@
 export { ExecaRunner, type ExecaRunnerOptions } from "./command-runner/execa.js";
 export { FakeCommandRunner, type FakeResponder, type RecordedCommand } from "./command-runner/fake.js";
 export {
+  charonAnswers,
+  connectVici,
   formatPlannedStep,
   isReadOnlyCommand,
   type PlannedStep,

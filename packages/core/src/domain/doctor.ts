@@ -1,6 +1,7 @@
 import { inject, injectable } from "inversify";
 import { TYPES } from "../di/ids.js";
 import type { AccountRecord, ServerRecord } from "../model/records.js";
+import { normalizeAddress } from "../net/ip.js";
 import type { FirewallPort, Ikev2HeldUser, Ikev2Port, ShaperInterfaceSpec, ShaperPort, WireGuardPort } from "../ports/index.js";
 import { firewallAccountSpec, firewallServerSpec, isActive, peerSpec, shaperInterfaceSpec, tunnelShaperSpec } from "./desired-state.js";
 import { Ikev2Settings } from "./ikev2-settings.js";
@@ -35,9 +36,10 @@ function sameRate(want: number, have: number): boolean {
   return norm(want) === norm(have);
 }
 
-/** "10.0.105.18/32" and "10.0.105.18" are the same host; IPv6 in lower case. */
+/** "10.0.105.18/32" and "10.0.105.18" are the same host; IPv6 in one spelling ("fd00:0105::12" is "fd00:105::12"). */
 function host(address: string): string {
-  return address.replace(/\/(32|128)$/, "").toLowerCase();
+  const bare = address.replace(/\/(32|128)$/, "");
+  return normalizeAddress(bare) ?? bare.toLowerCase();
 }
 
 function hex(mark: number): string {

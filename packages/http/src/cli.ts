@@ -1,18 +1,16 @@
 import "reflect-metadata";
 import { resolve } from "node:path";
 import { AccessHashService, createVpncpStorage, parseStorageSpec, systemClock } from "@vpncp/core";
-import { fakeDriversModule, systemDriversModule } from "@vpncp/drivers";
 import { defineCommand, runMain } from "citty";
 import { accountCommand } from "./commands/account.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { planCommand } from "./commands/plan.js";
+import { withPluginCommands } from "./commands/plugin-commands.js";
 import { reloadCommand } from "./commands/reload.js";
+import { runServe } from "./commands/serve.js";
 import { serverCommand } from "./commands/server.js";
 import { exportCommand, importCommand } from "./commands/snapshot.js";
 import { statsCommand } from "./commands/stats.js";
-import { parseTrustedProxies } from "./client-address.js";
-import { jsonLogger } from "./logger.js";
-import { startServer } from "./serve.js";
 
 const env = process.env;
 
@@ -21,19 +19,6 @@ function pick(flag: unknown, name: string, fallback?: string): string | undefine
   if (typeof flag === "string" && flag !== "") return flag;
   const fromEnv = env[name];
   return fromEnv !== undefined && fromEnv !== "" ? fromEnv : fallback;
-}
-
-function integer(value: string | undefined, what: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new Error(`${what} must be a number, got ${JSON.stringify(value)}`);
-  return Number(value);
-}
-
-/** `--trust-proxy` / VPNCP_TRUST_PROXY; a bare `--trust-proxy` is "true" (loopback only). */
-function trustProxySetting(flag: unknown): string | undefined {
-  const value = flag === true || flag === "" ? "true" : pick(flag, "VPNCP_TRUST_PROXY");
-  if (value !== undefined) parseTrustedProxies(value);
-  return value;
 }
 
 const storageArgs = {
@@ -52,9 +37,34 @@ async function hashStore(args: { "data-dir"?: string; storage?: string }): Promi
   return new AccessHashService(storage, systemClock);
 }
 
+/** The environment variable of each serve setting: VPNCP_<KEY in UPPER_SNAKE>. */
+const SERVE_ENV = {
+  config: "VPNCP_CONFIG",
+  port: "VPNCP_PORT",
+  host: "VPNCP_HOST",
+  dataDir: "VPNCP_DATA_DIR",
+  storage: "VPNCP_STORAGE",
+  drivers: "VPNCP_DRIVERS",
+  publicUrl: "VPNCP_PUBLIC_URL",
+  accessHash: "VPNCP_ACCESS_HASH",
+  accountLimit: "VPNCP_ACCOUNT_LIMIT",
+  netns: "VPNCP_NETNS",
+  wanInterface: "VPNCP_WAN_INTERFACE",
+  firewall: "VPNCP_FIREWALL",
+  stateDir: "VPNCP_STATE_DIR",
+  timezone: "VPNCP_TIMEZONE",
+  trustProxy: "VPNCP_TRUST_PROXY",
+  metricsToken: "VPNCP_METRICS_TOKEN",
+} as const;
+
 const serve = defineCommand({
   meta: { name: "serve", description: "Run the vpncp API server (the PUQVPN control-panel API v1)" },
   args: {
+    config: {
+      type: "string",
+      description:
+        "Configuration file: settings (the flags below in camelCase) and plugins (env VPNCP_CONFIG; default ./vpncp.config.{json,ts,js} when present). Flags and environment override it",
+    },
     port: { type: "string", description: "Port to listen on (env VPNCP_PORT; default 8098)" },
     host: { type: "string", description: "Address to listen on (env VPNCP_HOST; default 127.0.0.1)" },
     ...storageArgs,
@@ -85,50 +95,7 @@ const serve = defineCommand({
     "metrics-token": { type: "string", description: "Bearer token for GET /metrics besides access hashes (env VPNCP_METRICS_TOKEN)" },
   },
   async run({ args }) {
-    const logger = jsonLogger();
-    const dataDir = resolve(pick(args["data-dir"], "VPNCP_DATA_DIR", ".vpncp")!);
-    const driversName = pick(args.drivers, "VPNCP_DRIVERS", "fake");
-    const firewall = pick(args.firewall, "VPNCP_FIREWALL", "nftables");
-    if (driversName !== "fake" && driversName !== "system") throw new Error(`--drivers must be fake or system, got ${driversName}`);
-    if (firewall !== "nftables" && firewall !== "iptables") throw new Error(`--firewall must be nftables or iptables, got ${firewall}`);
-    const wanInterface = pick(args["wan-interface"], "VPNCP_WAN_INTERFACE");
-    const drivers =
-      driversName === "fake"
-        ? fakeDriversModule()
-        : systemDriversModule({
-            netns: pick(args.netns, "VPNCP_NETNS"),
-            firewall,
-            stateDir: resolve(pick(args["state-dir"], "VPNCP_STATE_DIR", `${dataDir}/run`)!),
-            logger,
-          });
-    const server = await startServer({
-      port: integer(pick(args.port, "VPNCP_PORT", "8098"), "--port")!,
-      host: pick(args.host, "VPNCP_HOST", "127.0.0.1")!,
-      dataDir,
-      storage: pick(args.storage, "VPNCP_STORAGE"),
-      drivers,
-      publicUrl: pick(args["public-url"], "VPNCP_PUBLIC_URL"),
-      accessHash: pick(args["access-hash"], "VPNCP_ACCESS_HASH"),
-      accountLimit: integer(pick(args["account-limit"], "VPNCP_ACCOUNT_LIMIT"), "--account-limit"),
-      wanInterface,
-      timezone: pick(args.timezone, "VPNCP_TIMEZONE"),
-      // checked here, so a typo stops the start instead of trusting nobody (or everybody)
-      trustProxy: trustProxySetting(args["trust-proxy"]),
-      metricsToken: pick(args["metrics-token"], "VPNCP_METRICS_TOKEN"),
-      logger,
-    });
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info("shutting down", { signal });
-      await server.close();
-      process.exit(0);
-    };
-    process.on("SIGTERM", () => void stop("SIGTERM"));
-    process.on("SIGINT", () => void stop("SIGINT"));
-    // announced only once a stop signal is handled: a supervisor may stop it right after this line
-    process.stdout.write(`vpncp: listening on ${server.url} (drivers: ${driversName}, data: ${dataDir})\n`);
+    await runServe(args, SERVE_ENV);
   },
 });
 
@@ -192,4 +159,4 @@ const main = defineCommand({
   },
 });
 
-runMain(main);
+runMain(withPluginCommands(main, SERVE_ENV));

@@ -4,4 +4,5 @@ export * from "./config/index.js";
 export * from "./envelope.js";
 export * from "./openapi.js";
 export * from "./otl-page.js";
+export * from "./plugins/index.js";
 export * from "./presenters.js";

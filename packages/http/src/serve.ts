@@ -125,8 +125,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 /** The drivers, then each plugin's bindings (which may rebind a port), as the one module createVpncp loads. */
 function composeModules(drivers: ContainerModule | undefined, modules: readonly ContainerModule[]): ContainerModule {
   if (drivers && modules.length === 0) return drivers;
-  return new ContainerModule(async (bindings) => {
-    if (drivers) await drivers.load(bindings);
-    for (const module of modules) await module.load(bindings);
+  // synchronous: createVpncp loads modules with container.load, which refuses asynchronous ones
+  return new ContainerModule((bindings) => {
+    for (const module of drivers ? [drivers, ...modules] : modules) void module.load(bindings);
   });
 }

@@ -84,3 +84,14 @@ export function expectationOf(issue: z.core.$ZodIssue): string {
       return issue.message;
   }
 }
+
+/** A zod issue of options under `base` as one sentence: `"plugins[1].options.url" must be a URL, got "x"`. */
+export function describeIssue(issue: z.core.$ZodIssue, input: unknown, base: string): { key: string; text: string } {
+  if (issue.code === "unrecognized_keys") {
+    const key = [base, keyPath([...issue.path, issue.keys[0]!])].filter(Boolean).join(".");
+    return { key, text: `"${key}" is not a known option` };
+  }
+  const sub = keyPath(issue.path);
+  const key = sub === "" ? base : sub.startsWith("[") ? `${base}${sub}` : `${base}.${sub}`;
+  return { key, text: `"${key}" must be ${expectationOf(issue)}, got ${quote(valueAt(input, issue.path))}` };
+}

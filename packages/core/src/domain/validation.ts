@@ -5,8 +5,8 @@ import type { AccountStatus } from "../model/records.js";
 export type InputValue = string | number | boolean | null | undefined;
 
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
-// Printable ASCII without space, quotes and backslash: safe in swanctl.conf, URLs and shells when quoted.
-const PASSWORD_RE = /^[!#-[\]-~]{1,128}$/;
+// Printable ASCII without space, quotes (" and ') and backslash: safe in swanctl.conf, URLs and shells when quoted.
+const PASSWORD_RE = /^[!#-&(-[\]-~]{1,128}$/;
 
 export function isGiven(value: InputValue): value is string | number | boolean {
   return value !== undefined && value !== null && !(typeof value === "string" && value.trim() === "");

@@ -408,6 +408,9 @@ interface Desired {
   readonly users: Map<string, Ikev2UserSpec>;
 }
 
+/** Above this many loaded names a reload does not ask charon what it still holds (see #forgetUnloaded). */
+const RECHECK_MAX = 10_000;
+
 const SWANCTL_EMPTY_DIRS = ["x509crl", "x509ocsp", "x509aa", "x509ac", "pubkey", "rsa", "ecdsa", "bliss", "pkcs8", "pkcs12"];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -485,7 +488,7 @@ export class StrongSwanDriver implements Ikev2Port {
       this.#applied = true;
       await this.#writeMirror();
       await this.#ensureDaemon();
-      await this.#withVici((vici) => this.#syncAll(vici));
+      await this.#withVici((vici) => this.#syncAll(vici, { recheck: true }));
     });
   }
 
@@ -760,8 +763,9 @@ export class StrongSwanDriver implements Ikev2Port {
   // ---- loading over vici
 
   /** Makes charon hold exactly the desired state; only what differs from what it holds is sent. */
-  async #syncAll(vici: ViciClient): Promise<void> {
+  async #syncAll(vici: ViciClient, options: { recheck?: boolean } = {}): Promise<void> {
     if (!this.#loaded) this.#loaded = await this.#discover(vici);
+    else if (options.recheck) await this.#forgetUnloaded(vici, this.#loaded);
     const loaded = this.#loaded;
     const desired = this.#desired;
     await this.#syncCredentials(vici, loaded);
@@ -792,6 +796,29 @@ export class StrongSwanDriver implements Ikev2Port {
       if (wanted.has(name)) continue;
       await vici.command("unload-conn", { name }, `unloading connection ${name}`);
       loaded.landings.delete(name);
+    }
+  }
+
+  /**
+   * A whole apply (a reload, `vpncp doctor --fix`) believes charon over this driver's memory: a
+   * connection or EAP secret unloaded behind its back (swanctl, another vici client) is loaded
+   * again. Skipped past RECHECK_MAX names: charon drops a get-conns/get-shared reply above vici's
+   * 512 KiB message limit (~15 000 names), and waiting for it would stall the reload.
+   */
+  async #forgetUnloaded(vici: ViciClient, loaded: Loaded): Promise<void> {
+    if (loaded.landings.size + loaded.users.size > RECHECK_MAX) return;
+    const list = (value: unknown) => new Set(Array.isArray(value) ? value.map(String) : []);
+    const conns = list((await vici.request("get-conns")).conns);
+    const secrets = list((await vici.request("get-shared")).keys);
+    for (const name of [...loaded.landings.keys()]) if (!conns.has(name)) loaded.landings.delete(name);
+    for (const [username, user] of loaded.users) {
+      if (conns.has(user.conn) && secrets.has(user.secret)) continue;
+      // an empty print never matches: the missing part is sent again
+      loaded.users.set(username, {
+        ...user,
+        connPrint: conns.has(user.conn) ? user.connPrint : "",
+        secretPrint: secrets.has(user.secret) ? user.secretPrint : "",
+      });
     }
   }
 

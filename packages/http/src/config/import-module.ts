@@ -46,7 +46,7 @@ export async function importConfiguredModule(specifier: string, fromDir: string)
     return (await import(specifier)) as Record<string, unknown>;
   } catch (error) {
     if (codeOf(error) !== "ERR_MODULE_NOT_FOUND" || !String((error as Error).message).includes(specifier))
-      throw new ModuleImportError(`${specifier} failed to load: ${(error as Error).message}`, "failed", { cause: error });
+      throw new ModuleImportError((error as Error).message, "failed", { cause: error });
   }
   let file: string;
   try {
@@ -65,9 +65,9 @@ async function importFile(file: string): Promise<Record<string, unknown>> {
       try {
         return (await importTypeScript(file)) as Record<string, unknown>;
       } catch (inner) {
-        throw new ModuleImportError(`${file} failed to load: ${(inner as Error).message}`, "failed", { cause: inner });
+        throw new ModuleImportError((inner as Error).message, "failed", { cause: inner });
       }
     }
-    throw new ModuleImportError(`${file} failed to load: ${(error as Error).message}`, "failed", { cause: error });
+    throw new ModuleImportError((error as Error).message, "failed", { cause: error });
   }
 }

@@ -49,18 +49,12 @@ async function readRaw(file: string, shown: string): Promise<unknown> {
   return module.default;
 }
 
-/** Paths in the file are relative to the file, not to wherever vpncp was started. */
+/** Paths in the file are relative to the file, not to wherever vpncp was started (plugin modules too: the plugin loader resolves them from the file's directory). */
 function anchorPaths(config: VpncpConfig, dir: string): VpncpConfig {
-  const relativeModule = (spec: string) => (spec.startsWith("./") || spec.startsWith("../") ? resolve(dir, spec) : spec);
   return {
     ...config,
     ...(config.dataDir !== undefined && { dataDir: resolve(dir, config.dataDir) }),
     ...(config.stateDir !== undefined && { stateDir: resolve(dir, config.stateDir) }),
-    ...(config.plugins !== undefined && {
-      plugins: config.plugins.map((entry) =>
-        typeof entry === "string" ? relativeModule(entry) : { ...entry, module: relativeModule(entry.module) },
-      ),
-    }),
   };
 }
 

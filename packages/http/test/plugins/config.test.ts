@@ -50,7 +50,7 @@ describe("loadConfig", () => {
       port: 9000,
       dataDir: join(sub, "data"),
       drivers: "fake",
-      plugins: [join(sub, "p.js"), "@acme/x", { module: join(dir, "q.js"), options: { a: 1 } }],
+      plugins: ["./p.js", "@acme/x", { module: "../q.js", options: { a: 1 } }],
     });
   });
 

@@ -4,6 +4,7 @@ export * from "./cli-command.js";
 export * from "./config.js";
 export * from "./nodes.js";
 export * from "./params.js";
+export * from "./plugin.js";
 export * from "./serve.js";
 export * from "./service-map.js";
 export * from "./usage.js";

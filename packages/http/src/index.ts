@@ -6,3 +6,4 @@ export * from "./openapi.js";
 export * from "./otl-page.js";
 export * from "./plugins/index.js";
 export * from "./presenters.js";
+export * from "./serve.js";

@@ -10,7 +10,7 @@ export const CONFIG_EXPECTATIONS = {
   drivers: '"fake" or "system"',
   publicUrl: "an http(s) URL",
   accessHash: "80 hexadecimal characters",
-  accountLimit: "a whole number of at least 1",
+  accountLimit: "a whole number of at least 0",
   netns: "a network namespace name (a non-empty string)",
   wanInterface: "an interface name (a non-empty string)",
   firewall: '"nftables" or "iptables"',
@@ -54,7 +54,7 @@ export const configSchema = z.strictObject({
     .string()
     .regex(/^[0-9a-f]{80}$/i)
     .optional(),
-  accountLimit: z.number().int().min(1).optional(),
+  accountLimit: z.number().int().min(0).optional(),
   netns: text.optional(),
   wanInterface: text.optional(),
   firewall: z.enum(["nftables", "iptables"]).optional(),

@@ -280,6 +280,30 @@ export function parseMaps(stdout: string): { elements: NftElements; counters: Co
   return { elements, counters };
 }
 
+/** One element of a mark map as `nft -j list map` (1.0.x) prints it. */
+const MARK_ELEMENT = /\{"elem": \{"val": "([0-9a-fA-F.:]+)", "counter": \{"packets": (\d+), "bytes": (\d+)\}\}\}, (\d+)\]/g;
+
+/**
+ * The counters of one mark map's `nft -j list map` output, read from the text without building
+ * its JSON tree (a statistics sample lists every account's four elements: at 10,000 accounts the
+ * tree and its maps were ~20 MB of garbage per sample). Null when the text is not in the shape
+ * this expects (another nft version): then `parseMaps` reads it.
+ */
+export function scanMarkCounters(map: MarkMapName, stdout: string): MarkRuleState[] | null {
+  const head = stdout.indexOf(`"name": "${map}"`);
+  if (head < 0) return null;
+  const rules: MarkRuleState[] = [];
+  const family = map.endsWith("6") ? 6 : 4;
+  let elements = 0;
+  for (let at = stdout.indexOf('{"elem": ', head); at >= 0; at = stdout.indexOf('{"elem": ', at + 1)) elements += 1;
+  MARK_ELEMENT.lastIndex = head;
+  for (let m = MARK_ELEMENT.exec(stdout); m; m = MARK_ELEMENT.exec(stdout)) {
+    const address = family === 6 ? canonicalIp(m[1] as string) : (m[1] as string);
+    rules.push(markRule(map, address, { mark: Number(m[4]), packets: Number(m[2]), bytes: Number(m[3]) }));
+  }
+  return rules.length === elements ? rules : null;
+}
+
 interface NftJsonRule {
   readonly chain?: string;
   readonly comment?: string;
@@ -457,6 +481,10 @@ export class NftablesFirewall implements FirewallPort {
       } catch (error) {
         if (isMissing(error)) return [];
         throw error;
+      }
+      if (accounts === undefined) {
+        const scanned = maps.map((map, i) => scanMarkCounters(map, outputs[i] as string));
+        if (scanned.every((rules) => rules !== null)) return sortRules(scanned.flat());
       }
       const counters: Counters = new Map();
       for (const output of outputs) for (const [map, elements] of parseMaps(output).counters) counters.set(map, elements);

@@ -1,7 +1,7 @@
 import type { FirewallAccountSpec, FirewallState } from "@vpncp/core";
 import { describe, expect, test } from "vitest";
 import { FakeCommandRunner } from "../../src/command-runner/fake.js";
-import { NftablesFirewall } from "../../src/firewall/nftables.js";
+import { NftablesFirewall, scanMarkCounters } from "../../src/firewall/nftables.js";
 
 const a: FirewallAccountSpec = { mark: 0x6d, interface: "wg0", ipv4: "10.0.105.18", ipv6: "fd00:105:0::18" };
 const b: FirewallAccountSpec = { mark: 0x6e, interface: "wg0", ipv4: "10.0.105.19" };
@@ -244,6 +244,35 @@ describe("NftablesFirewall", () => {
     ]);
     expect(commands(runner)).toEqual(["nft -j list map inet vpncp mark_down4", "nft -j list map inet vpncp mark_up4"]);
     expect((await firewall.markRules([a])).map((rule) => rule.destination)).toEqual(["10.0.105.18", "0.0.0.0/0", "fd00:105::18", "::/0"]);
+  });
+
+  test("a mark map's counters are read from nft's own text as its JSON would give them; another shape is left to the JSON", () => {
+    // as nft 1.0.6 prints `nft -j list map` (the lab's output)
+    const text =
+      '{"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}, {"map": {"family": "inet", "name": "mark_down6", "table": "vpncp", "type": "ipv6_addr", "handle": 2, "map": "mark", "elem": [[{"elem": {"val": "fd00:105::18", "counter": {"packets": 2, "bytes": 208}}}, 109], [{"elem": {"val": "fd00:105::19", "counter": {"packets": 0, "bytes": 0}}}, 110]], "stmt": [{"counter": null}]}}]}';
+    const empty = (map: string) =>
+      `{"nftables": [{"metainfo": {"version": "1.0.6"}}, {"map": {"family": "inet", "name": "${map}", "table": "vpncp", "type": "ipv4_addr", "handle": 1, "map": "mark", "stmt": [{"counter": null}]}}]}`;
+    const viaJson = (stdout: string, compact: boolean) => {
+      const answer = (map: string) => {
+        const out = map === "mark_down6" ? stdout : empty(map);
+        return compact ? JSON.stringify(JSON.parse(out)) : out;
+      };
+      return new NftablesFirewall({
+        runner: new FakeCommandRunner().respond((_file, args) => ({ stdout: answer(args[5] ?? "") })),
+      }).markRules();
+    };
+    const scanned = scanMarkCounters("mark_down6", text);
+    expect(scanned).toEqual([
+      { mark: 109, direction: "down", source: "::/0", destination: "fd00:105::18", packets: 2, bytes: 208 },
+      { mark: 110, direction: "down", source: "::/0", destination: "fd00:105::19", packets: 0, bytes: 0 },
+    ]);
+    return Promise.all([viaJson(text, false), viaJson(text, true)]).then(([fromText, fromJson]) => {
+      expect(fromText).toEqual(scanned);
+      expect(fromJson).toEqual(scanned);
+      // compact JSON (another nft) or an element the pattern does not know: null, and parseMaps reads it
+      expect(scanMarkCounters("mark_down6", JSON.stringify(JSON.parse(text)))).toBeNull();
+      expect(scanMarkCounters("mark_down6", text.replace('"packets": 0', '"packets": 0, "extra": 1'))).toBeNull();
+    });
   });
 
   test("natRules and filterRules read the server's rules by comment from the chain's JSON", async () => {

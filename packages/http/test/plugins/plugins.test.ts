@@ -131,4 +131,13 @@ describe("plugins from a configuration file", () => {
     await until(() => second.lines.some((l) => l.message === "webhook refused the event; not retried"));
     expect(refusing.received).toHaveLength(1);
   });
+
+  test("a plugin replaces a port through its container identifier: the API's changes go through its wrapper", async () => {
+    const { api } = await started({ plugins: [resolve(import.meta.dirname, "fixtures/firewall-spy.ts")] });
+    await form(api, "POST", "/api/v1/wireguard", "name=srv&address=10.0.110.1/24");
+    await form(api, "POST", "/api/v1/account", "wg_name=srv&name=alice&allowed_IPs=10.0.110.52");
+    await form(api, "DELETE", "/api/v1/account/alice", "");
+    const { calls } = (await (await api("/plugins/firewall-spy/calls")).json()) as { calls: string[] };
+    expect(calls).toEqual(["upsert 10.0.110.52", "remove 10.0.110.52"]);
+  });
 });

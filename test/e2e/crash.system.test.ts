@@ -11,7 +11,7 @@
  * socket; the test kills the survivors by PID at the end (and the namespace's removal kills
  * whatever is left in it).
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -33,6 +33,11 @@ export interface HttpAppOptions {
 /** Paths that answer without an access hash. */
 const PUBLIC = [/^\/otl\//, /^\/api\/v1\/openapi\.json$/];
 
+/** The path as logged: a one-time link's key opens a client's config, so it stays out of the logs. */
+function loggedPath(path: string): string {
+  return path.replace(/^\/otl\/[^/]+/, "/otl/(key)");
+}
+
 /** The client's address: the direct peer's, or from X-Forwarded-For when the peer is a trusted proxy. */
 export function clientAddress(event: H3Event, trustProxy: TrustProxySetting = false): string {
   return resolveClientAddress(getRequestIP(event) ?? "", event.req.headers.get("x-forwarded-for"), parseTrustedProxies(trustProxy));
@@ -59,14 +64,18 @@ export function createHttpApp(vpncp: Vpncp, options: HttpAppOptions = {}): H3 {
     onError(error, event) {
       const { response, internal } = toErrorResponse(error);
       if (internal)
-        logger.error("request failed", { method: event.req.method, path: event.url.pathname, error: String(error.cause ?? error) });
+        logger.error("request failed", {
+          method: event.req.method,
+          path: loggedPath(event.url.pathname),
+          error: String(error.cause ?? error),
+        });
       return response;
     },
     onResponse(response, event) {
       const started = (event.context as { started?: number }).started ?? performance.now();
       logger.info("request", {
         method: event.req.method,
-        path: event.url.pathname,
+        path: loggedPath(event.url.pathname),
         status: response.status,
         ms: Math.round((performance.now() - started) * 10) / 10,
       });

@@ -140,11 +140,11 @@ describe("concurrency: creates at once over HTTP (fake drivers, file storage)", 
       const mine = listed.filter((a) => a.wg_name === server);
       expect(mine).toHaveLength(server === "big" ? 500 : 100);
       expect(
-        duplicates(mine, (a) => a.allowed_IPs),
+        duplicates(mine, (a) => a.allowed_IPs ?? ""),
         server,
       ).toEqual([]);
       expect(
-        duplicates(mine, (a) => a.allowed_IPs_ipv6),
+        duplicates(mine, (a) => a.allowed_IPs_ipv6 ?? ""),
         server,
       ).toEqual([]);
     }

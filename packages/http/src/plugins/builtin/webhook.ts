@@ -77,6 +77,8 @@ export class WebhookSender {
   readonly #stop = new AbortController();
   #running: Promise<void> | null = null;
   #closed = false;
+  /** Events dropped since the queue was last empty: one line per overflow, not one per event. */
+  #dropped = 0;
 
   constructor(options: WebhookOptions, logger: Logger) {
     this.#options = options;
@@ -91,7 +93,8 @@ export class WebhookSender {
     if (this.#closed) return;
     if (this.#queue.length >= this.#options.queueSize) {
       const dropped = this.#queue.shift()!;
-      this.#logger.warn("webhook queue full: dropped the oldest event", { event: dropped.type, id: dropped.id });
+      if (this.#dropped++ === 0)
+        this.#logger.warn("webhook queue full: dropping the oldest events", { event: dropped.type, id: dropped.id });
     }
     this.#queue.push(event);
     this.#running ??= this.#work();
@@ -102,6 +105,8 @@ export class WebhookSender {
       for (let event = this.#queue.shift(); event; event = this.#queue.shift()) await this.#deliver(event);
     } finally {
       this.#running = null;
+      if (this.#dropped > 0) this.#logger.warn("webhook queue overflowed", { dropped: this.#dropped });
+      this.#dropped = 0;
     }
   }
 

@@ -152,7 +152,7 @@ export interface Plan {
 }
 
 /** Records what a reload would run; changes nothing (driver state goes to temporary directories). */
-export async function recordPlan(settings: SystemSettings): Promise<Plan> {
+export async function recordPlan(settings: SystemSettings, options: { reader?: CommandRunner } = {}): Promise<Plan> {
   const storage = await readOnlyStorage(settings);
   const scratch = await mkdtemp(join(tmpdir(), "vpncp-plan-"));
   const sockets: Server[] = [];
@@ -161,7 +161,7 @@ export async function recordPlan(settings: SystemSettings): Promise<Plan> {
   const tunnel = charonRunning ? tunnelFromLog(settings.stateDir) : "ipsec0";
   const socketDir = join(scratch, "wireguard");
   const runner = new RecordingRunner({
-    reader: new ExecaRunner({ netns: settings.netns ?? null }),
+    reader: options.reader ?? new ExecaRunner({ netns: settings.netns ?? null }),
     ...(tunnel ? { assumeLinks: [tunnel] } : {}),
     // a new wireguard-go is waited for on its UAPI socket: one stands in for it
     onSpawn: (file, args) => {

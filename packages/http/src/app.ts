@@ -89,9 +89,11 @@ export function createHttpApp(vpncp: Vpncp, options: HttpAppOptions = {}): H3 {
     if (!path.startsWith("/api/") && path !== "/metrics") return;
     if (path === "/metrics" && options.metricsToken && bearerMatches(event, options.metricsToken)) return;
     const address = resolveClientAddress(getRequestIP(event) ?? "", event.req.headers.get("x-forwarded-for"), trustedProxies);
-    const ok = await vpncp.accessHashes.verify(getCookie(event, "access_hash"), address);
+    const presented = getCookie(event, "access_hash");
+    const ok = await vpncp.accessHashes.verify(presented, address);
     if (!ok) {
-      await failures.failed(address, path);
+      // a wrong hash is a guess: slowed down and logged; no hash at all guesses nothing
+      if (presented) await failures.failed(address, path);
       return errorResponse("NOT_AUTHORIZED");
     }
     failures.succeeded(address);

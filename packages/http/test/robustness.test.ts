@@ -49,7 +49,7 @@ describe.each(TRANSPORTS)("bad requests get an envelope with a 4xx, never a 500 
     }
   });
 
-  test("malformed JSON, JSON that is not an object, and a huge body are 400 Malformed request body, changing nothing", async () => {
+  test("malformed JSON and JSON that is not an object are 400 Malformed request body, a huge body 413, changing nothing", async () => {
     const before = await snapshot(h);
     const bodies: [string, string][] = [
       ["{bad json", "application/json"],
@@ -75,11 +75,12 @@ describe.each(TRANSPORTS)("bad requests get an envelope with a 4xx, never a 500 
         ["PUT", "/api/v1/system/config"],
       ] as const) {
         const r = await h.api(method, path, body, { "content-type": type });
+        const huge = body.length > 1024 * 1024;
         expect([body.slice(0, 40), path, r.status, r.body]).toEqual([
           body.slice(0, 40),
           path,
-          400,
-          { error: "Malformed request body", msg: "", status: "error" },
+          huge ? 413 : 400,
+          { error: huge ? "Request body too large" : "Malformed request body", msg: "", status: "error" },
         ]);
       }
     }
@@ -428,12 +429,12 @@ describe("the access check cannot be walked around with path tricks (raw HTTP to
       socket.on("error", reject);
       socket.on("close", () => resolve(out));
     });
-    expect(response.split(" ")[1]).toBe("400");
-    expect(response).toContain('{"error":"Malformed request body","msg":"","status":"error"}');
+    expect(response.split(" ")[1]).toBe("413");
+    expect(response).toContain('{"error":"Request body too large","msg":"","status":"error"}');
     expect(h.vpncp.accounts.count).toBe(2);
   });
 
-  test("a chunked body past 1 MiB is cut off with 400", async () => {
+  test("a chunked body past 1 MiB is cut off with 413", async () => {
     const chunks = new ReadableStream<Uint8Array>({
       start(controller) {
         const piece = new TextEncoder().encode(`name=${"x".repeat(64 * 1024)}&`);
@@ -447,7 +448,7 @@ describe("the access check cannot be walked around with path tricks (raw HTTP to
       body: chunks,
       duplex: "half",
     } as RequestInit);
-    expect([r.status, await r.json()]).toEqual([400, { error: "Malformed request body", msg: "", status: "error" }]);
+    expect([r.status, await r.json()]).toEqual([413, { error: "Request body too large", msg: "", status: "error" }]);
   });
 
   for (const target of [

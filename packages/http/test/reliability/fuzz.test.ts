@@ -500,7 +500,7 @@ describe("fuzz: 10,000+ malformed requests over every route (in-process)", () =>
     expect([good.status, (JSON.parse(good.text) as { msg: { b_download: string } }).msg.b_download]).toEqual([200, "7"]);
   });
 
-  test("multi-megabyte bodies on every writing route get a 4xx envelope (Malformed request body), never a 5xx", async () => {
+  test("multi-megabyte bodies on every writing route get a 4xx envelope (Request body too large), never a 5xx", async () => {
     const writes = appRoutes(h.app).filter((r) => r.method === "POST" || r.method === "PUT");
     const paths = openApiDocument().paths as Record<string, Record<string, { requestBody?: unknown }>>;
     const takesBody = (method: string, route: string) => !!paths[route.replace(/:(\w+)/g, "{$1}")]?.[method.toLowerCase()]?.requestBody;
@@ -522,7 +522,7 @@ describe("fuzz: 10,000+ malformed requests over every route (in-process)", () =>
             before = await state();
             continue;
           }
-          expect([where, expectRefusal(where, status, text)]).toEqual([where, E("MALFORMED_BODY")]);
+          expect([where, expectRefusal(where, status, text)]).toEqual([where, E("BODY_TOO_LARGE")]);
         }
       }
     }

@@ -184,6 +184,16 @@ describe("repeated failures from one address", () => {
     expect(text).not.toContain(anyHash);
   });
 
+  test("a request without a hash guesses nothing: not slowed down, not logged", async () => {
+    for (let i = 0; i < 10; i += 1) {
+      sleeping = "198.51.100.50";
+      const response = await app.request("/api/v1/account", {}, { clientAddress: "198.51.100.50" });
+      expect(response.status).toBe(401);
+    }
+    expect(delays).toEqual([]);
+    expect(lines).toEqual([]);
+  });
+
   test("are forgotten after a quiet while, and after a success from the address", async () => {
     for (let i = 0; i < 6; i += 1) await request("198.51.100.40");
     expect(delays.length).toBe(3);

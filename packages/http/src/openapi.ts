@@ -447,7 +447,8 @@ export function openApiDocument(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const e of ENDPOINTS) {
     const parameters = [...e.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: str }));
-    const errors = e.errors ?? (e.public ? [] : ["NOT_AUTHORIZED"]);
+    // every body is read within the size limit (body.ts)
+    const errors = [...(e.errors ?? (e.public ? [] : ["NOT_AUTHORIZED"])), ...(e.body ? (["BODY_TOO_LARGE"] as const) : [])];
     const responses: Record<string, unknown> = {
       "200": {
         description: "success",

@@ -42,10 +42,17 @@ describe.skipIf(Boolean(skip))("vpncp plan and vpncp doctor against the system d
   let dataDir: string;
   let server: VpncpProcess | undefined;
   const iface = uniqueWgInterface();
-  const stored: { serverKey: string; alice: Record<string, string>; bob: Record<string, string> } = {
+  interface StoredAccount {
+    publicKey: string;
+    privateKey: string;
+    ip: string;
+    mark: string;
+  }
+  const none: StoredAccount = { publicKey: "", privateKey: "", ip: "", mark: "" };
+  const stored: { serverKey: string; alice: StoredAccount; bob: StoredAccount } = {
     serverKey: "",
-    alice: {},
-    bob: {},
+    alice: none,
+    bob: none,
   };
   let where: string[];
 

@@ -67,7 +67,10 @@ describe("Doctor", () => {
       remove: [shaperAccountSpec(eve, ike)],
     });
     // bob's EAP secret (and connection) gone from charon
-    await drivers.ikev2.updateUsers({ upsert: [], remove: [{ connection: "ike", username: "bobuser", password: "x", ipv4: bob.allowedIp }] });
+    await drivers.ikev2.updateUsers({
+      upsert: [],
+      remove: [{ connection: "ike", username: "bobuser", password: "x", ipv4: bob.allowedIp }],
+    });
 
     const drift = await doctor.check();
     const lines = drift.map((d) => d.message);

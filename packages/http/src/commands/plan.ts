@@ -13,7 +13,16 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createVpncp, createVpncpStorage, type DriverSet, Ikev2Settings, Inventory, parseStorageSpec, type Vpncp } from "@vpncp/core";
+import {
+  type CommandRunner,
+  createVpncp,
+  createVpncpStorage,
+  type DriverSet,
+  Ikev2Settings,
+  Inventory,
+  parseStorageSpec,
+  type Vpncp,
+} from "@vpncp/core";
 import {
   charonAnswers,
   connectVici,

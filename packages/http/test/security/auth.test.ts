@@ -226,11 +226,15 @@ describe("no enumeration of accounts", () => {
 
   const link = async (account: string) => (await vpncp.otl.create(account)).link.key;
 
-  test("the one-time page answers the same bytes for an unknown, a used, an expired-looking and a malformed key", async () => {
+  test("the one-time page answers the same bytes for a used, an unknown, an expired and a malformed key", async () => {
     const used = await link("alice");
     const first = await fetch(`${served.url}/otl/${used}`);
     expect(await first.text()).toContain('id="config-text"');
-    const keys = [used, "0123456789abcdef".repeat(5), "a".repeat(80), "not-a-key", `${used}0`];
+    const expired = await link("alice");
+    const record = (await vpncp.storage.getItem(`otl:links:${expired}`)) as Record<string, string>;
+    expect(record.account).toBe("alice");
+    await vpncp.storage.setItem(`otl:links:${expired}`, { ...record, expiresAt: "2020-01-01T00:00:00.000Z" });
+    const keys = [used, "0123456789abcdef".repeat(5), expired, "a".repeat(80), "not-a-key", `${used}0`];
     const answers = await Promise.all(keys.map(async (key) => observable(await fetch(`${served.url}/otl/${key}`))));
     for (const answer of answers.slice(1)) expect(answer).toEqual(answers[0]);
     expect(answers[0]?.status).toBe(200);

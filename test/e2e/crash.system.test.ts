@@ -11,15 +11,15 @@
  * socket; the test kills the survivors by PID at the end (and the namespace's removal kills
  * whatever is left in it).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createNamespace, realToolsUnavailable, type TestNamespace } from "../../packages/drivers/test/netns.js";
 import { freePort, ROOT, uniqueWgInterface } from "./lab.js";
 
-const skip = realToolsUnavailable(["wg", "wireguard-go", "nft", "tc", "ip"]) || (existsSync("/dev/net/tun") ? false : "no /dev/net/tun");
+const skip = realToolsUnavailable(["wg", "wireguard-go", "nft", "tc", "ip", "swanctl", "charon-systemd"]) || (existsSync("/dev/net/tun") ? false : "no /dev/net/tun");
 const JITI = join(ROOT, "node_modules/jiti/lib/jiti-cli.mjs");
 const CLI = join(ROOT, "packages/http/src/cli.ts");
 const SEED = 88_001;
@@ -276,7 +276,9 @@ describe.skipIf(Boolean(skip))("crash safety with the system drivers: SIGKILLed 
       await Promise.all(clients);
       const survivors = wireguardGoPids(iface);
 
+      const restarting = performance.now();
       vpncp = await start();
+      const restartMs = Math.round(performance.now() - restarting);
       const accounts = (await vpncp.api<ApiAccount[]>("GET", "/api/v1/account")).msg;
       const byName = new Map(accounts.map((a) => [a.name!, a]));
       for (const account of accounts) {
@@ -294,7 +296,7 @@ describe.skipIf(Boolean(skip))("crash safety with the system drivers: SIGKILLed 
       // the kernel holds what the API says, after the start-up reconcile
       expect(kernelState()).toEqual(expectedKernel(accounts));
       console.log(
-        `[crash e2e] round ${round}: ${accounts.length} accounts, ${inFlight.size} changes in flight at the kill, wireguard-go survivors ${survivors.join(",") || "none"}`,
+        `[crash e2e] round ${round}: ${accounts.length} accounts, ${inFlight.size} changes in flight at the kill, wireguard-go survivors ${survivors.join(",") || "none"}, restart ${restartMs} ms`,
       );
       for (const account of accounts) acked.set(account.name!, account);
       for (const name of acked.keys()) if (!byName.has(name)) acked.set(name, null);
@@ -316,4 +318,64 @@ describe.skipIf(Boolean(skip))("crash safety with the system drivers: SIGKILLed 
     expect([...sampled].some((line) => line.includes(`wg set ${iface}`) || line.includes("nft"))).toBe(true);
     expect(leaks).toEqual([]);
   });
+
+  test("with IKEv2 on, a SIGKILL and a restart leave one charon holding every enabled account's pool and secret", async () => {
+    const running = vpncp!;
+    expect((await running.api("PUT", "/api/v1/ikev2/generate_ca_rsa", { ca_common_name: "crash CA", ca_organization: "vpncp" })).error).toBe("");
+    expect((await running.api("PUT", "/api/v1/ikev2/generate_server_rsa", { server_ip: "192.0.2.1" })).error).toBe("");
+    expect((await running.api("PUT", "/api/v1/wireguard/crash", { ikev2: 1 })).error).toBe("");
+    for (const name of ["ike_a", "ike_b"]) {
+      expect((await running.api("POST", "/api/v1/account", { wg_name: "crash", name, password: `Ike-${name}-pw` })).error).toBe("");
+    }
+    const charonsBefore = charonPids();
+    expect(charonsBefore.length).toBe(1);
+    await kill9(running.child);
+    const survivors = charonPids();
+    vpncp = await start();
+    const accounts = (await vpncp.api<ApiAccount[]>("GET", "/api/v1/account")).msg;
+    const charons = charonPids();
+    console.log(`[crash e2e] charon before ${charonsBefore}, after the kill ${survivors.join(",") || "none"}, after the restart ${charons}`);
+    expect(charons.length).toBe(1);
+    // the pools charon holds (over the new vpncp's vici socket) are the enabled accounts'
+    const pools = ns
+      .exec("swanctl", ["--list-pools", "--uri", `unix://${join(dataDir, "run/strongswan/charon.vici")}`], "")
+      .split("\n")
+      .map((line) => /^(\S+@crash)\/4\s/.exec(line)?.[1])
+      .filter((name): name is string => !!name)
+      .sort();
+    expect(pools).toEqual(
+      accounts
+        .filter((a) => a.status === "enable")
+        .map((a) => `${a.username}@crash`)
+        .sort(),
+    );
+    // nothing under the data directory (records, the drivers' state in run/) that group or others may read holds a secret
+    const readable: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const full = join(dir, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else if (entry.isFile() && (statSync(full).mode & 0o044) !== 0) readable.push(full);
+      }
+    };
+    walk(dataDir);
+    const secretsNow = [hash, ...accounts.flatMap((a) => [a.private_key!, a.password!])].filter((x) => x.length >= 8);
+    expect(readable.filter((file) => secretsNow.some((secret) => readFileSync(file, "utf8").includes(secret)))).toEqual([]);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+  });
+
+  /** charon daemons running in the test's namespace. */
+  function charonPids(): number[] {
+    return execFileSync("ip", ["netns", "pids", ns.name], { encoding: "utf8" })
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number)
+      .filter((pid) => {
+        try {
+          return /charon/.test(readFileSync(`/proc/${pid}/cmdline`, "utf8"));
+        } catch {
+          return false;
+        }
+      });
+  }
 });

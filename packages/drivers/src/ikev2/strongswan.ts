@@ -45,7 +45,7 @@
  * Secrets: passwords go over the vici socket and into 0600 files only; never argv or logs.
  */
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type {
@@ -636,8 +636,52 @@ export class StrongSwanDriver implements Ikev2Port {
     }
   }
 
+  /**
+   * A vpncp killed with SIGKILL cannot stop its charon: it lives on with the old configuration,
+   * the IKE ports and the TUN device. The charons started with this state directory (their
+   * environment names its strongswan.conf) are stopped by PID before a new one starts.
+   */
+  async #stopStrayDaemons(): Promise<void> {
+    const marker = `STRONGSWAN_CONF=${join(this.#stateDir, "strongswan.conf")}`;
+    const stray: number[] = [];
+    for (const entry of await readdir("/proc").catch(() => [] as string[])) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const environ = (await readFile(`/proc/${entry}/environ`, "latin1")).split("\0");
+        const argv0 = (await readFile(`/proc/${entry}/cmdline`, "latin1")).split("\0")[0] ?? "";
+        if (environ.includes(marker) && argv0.endsWith(this.#charonPath.split("/").pop()!)) stray.push(Number(entry));
+      } catch {
+        // exited meanwhile, or not readable
+      }
+    }
+    for (const pid of stray) {
+      this.#logger?.warn(`stopping charon (pid ${pid}) left running by an earlier vpncp with ${this.#stateDir}`);
+      // an exited orphan may stay a zombie (state Z) until its new parent reaps it
+      const alive = () => {
+        try {
+          return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "latin1"));
+        } catch {
+          return false;
+        }
+      };
+      try {
+        process.kill(pid, "SIGTERM");
+      } catch {
+        continue;
+      }
+      const deadline = Date.now() + 3_000;
+      while (alive() && Date.now() < deadline) await sleep(50);
+      try {
+        if (alive()) process.kill(pid, "SIGKILL");
+      } catch {
+        // exited just now
+      }
+    }
+  }
+
   async #ensureDaemon(): Promise<void> {
     if (this.#mode === "external" || this.#daemon || this.#disposed) return;
+    await this.#stopStrayDaemons();
     await this.#writePrivate("strongswan.conf", renderStrongswanConf(this.#stateDir, this.#esp));
     const socket = join(this.#stateDir, "charon.vici");
     await rm(socket, { force: true });

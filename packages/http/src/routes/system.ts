@@ -4,11 +4,17 @@ import { field, readForm } from "../body.js";
 import { success } from "../envelope.js";
 import { presentConfig, presentInfo, presentStatus } from "../presenters.js";
 
+/** How long /system/status waits for a drift check before answering from the previous one. */
+const STATUS_CHECK_WAIT_MS = 1_000;
+
 export function systemRoutes(app: H3, vpncp: Vpncp): void {
   const doctor = vpncp.container.get(Doctor);
-  // concurrent status requests share one check of the system
+  // Concurrent status requests share one check of the system. Callers probe status with short time
+  // limits (the WHMCS bridge: 3 s): a check that takes longer (tens of thousands of accounts) answers
+  // from the last finished one and goes on for the next request.
   let checking: Promise<string[]> | null = null;
-  const drift = (): Promise<string[]> => {
+  let last: string[] = [];
+  const drift = async (): Promise<string[]> => {
     checking ??= doctor
       .check({ confirm: true })
       .then(
@@ -17,10 +23,22 @@ export function systemRoutes(app: H3, vpncp: Vpncp): void {
           `the system state could not be read: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
         ],
       )
+      .then((lines) => {
+        last = lines;
+        return lines;
+      })
       .finally(() => {
         checking = null;
       });
-    return checking;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), STATUS_CHECK_WAIT_MS);
+    });
+    try {
+      return (await Promise.race([checking, late])) ?? last;
+    } finally {
+      clearTimeout(timer);
+    }
   };
   // The page's fields stay as they are (a billing module reads exactly those): drift between storage
   // and the system is folded into `status` the way the page writes states, "Error (drift: …)". It is

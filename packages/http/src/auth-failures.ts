@@ -1,4 +1,4 @@
-import type { Logger } from "@vpncp/core";
+import { formatAddress, type Logger, normalizeClientIp, parseAddress } from "@vpncp/core";
 
 export interface AuthFailureOptions {
   /** Failures answered at once before the delay starts growing (default 3). */
@@ -61,8 +61,9 @@ export class AuthFailureLimiter {
     return this.#entries.size;
   }
 
-  /** Records a rejected request from `address` and waits as long as its failures ask for. */
-  async failed(address: string, path: string): Promise<void> {
+  /** Records a rejected request from `client` and waits as long as its failures ask for. */
+  async failed(client: string, path: string): Promise<void> {
+    const address = sourceOf(client);
     const now = this.#now();
     let entry = this.#entries.get(address);
     if (entry && now - entry.lastFailureAt > this.#forgetAfterMs) entry = undefined;
@@ -83,9 +84,9 @@ export class AuthFailureLimiter {
     if (delay > 0) await this.#sleep(delay);
   }
 
-  /** A request from `address` was let in: its earlier failures no longer count. */
-  succeeded(address: string): void {
-    if (this.#entries.size > 0) this.#entries.delete(address);
+  /** A request from `client` was let in: its earlier failures no longer count. */
+  succeeded(client: string): void {
+    if (this.#entries.size > 0) this.#entries.delete(sourceOf(client));
   }
 
   /** How long the n-th failure in a row waits before its answer. */
@@ -101,4 +102,17 @@ export class AuthFailureLimiter {
       this.#entries.delete(address);
     }
   }
+}
+
+const IPV6_HOST_BITS = 64n;
+
+/**
+ * Whose failures count together: an IPv4 address, or an IPv6 /64 — one subscriber usually has a
+ * whole /64, and would otherwise start from zero with every address of it.
+ */
+function sourceOf(client: string): string {
+  const parsed = parseAddress(normalizeClientIp(client));
+  if (!parsed) return client;
+  if (parsed.family === 4) return formatAddress(4, parsed.value);
+  return `${formatAddress(6, (parsed.value >> IPV6_HOST_BITS) << IPV6_HOST_BITS)}/64`;
 }

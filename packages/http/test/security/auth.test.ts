@@ -184,6 +184,21 @@ describe("repeated failures from one address", () => {
     expect(text).not.toContain(anyHash);
   });
 
+  test("count per IPv6 /64 (one subscriber's addresses), and per IPv4 address whatever its spelling", async () => {
+    for (let i = 1; i <= 5; i += 1) await request(`2001:db8:1:2::${i.toString(16)}`);
+    expect(delays.map((d) => d.ms)).toEqual([250, 500]);
+    delays = [];
+    await request("2001:db8:1:3::1");
+    expect(delays).toEqual([]);
+    for (const spelling of ["198.51.100.60", "::ffff:198.51.100.60", "198.51.100.60", "::ffff:198.51.100.60"]) await request(spelling);
+    expect(delays.map((d) => d.ms)).toEqual([250]);
+    expect(lines.filter((l) => l.msg === "access hash rejected").map((l) => l.fields.address)).toEqual([
+      "2001:db8:1:2::/64",
+      "2001:db8:1:3::/64",
+      "198.51.100.60",
+    ]);
+  });
+
   test("a request without a hash guesses nothing: not slowed down, not logged", async () => {
     for (let i = 0; i < 10; i += 1) {
       sleeping = "198.51.100.50";

@@ -100,7 +100,9 @@ describe.skipIf(Boolean(skip))("driver failure with the system drivers in a name
       },
       { timeout: 20_000, interval: 100 },
     );
-    // … but the kernel dropped the interface's qdiscs with the old device
+    // … but the kernel dropped the interface's qdiscs with the old device, and nothing tells vpncp
+    // (the WireGuard port has no "interface recreated" signal yet, unlike IKEv2's tunnel): the next
+    // change that needs them fails, and the failure path repairs
     expect(classes()).not.toContain(`1:${marks.alice}`);
 
     const edit = await api("PUT", "/api/v1/account/alice", { b_download: 40 });

@@ -282,6 +282,21 @@ describe("a driver failing mid-change (fakes behind a fault injector)", () => {
     expect(driverState(fakes)).toEqual(await storedState(vpncp));
   });
 
+  test("a tool failing on one server's interface only: that change fails, a change elsewhere repairs both", async () => {
+    expect((await api("POST", "/api/v1/wireguard", { name: "other", address: "10.0.51.1/24" })).body.status).toBe("success");
+    const otherIface = String((await api("GET", "/api/v1/wireguard/other")).body.msg.interface_name);
+    faulty.faults.shaper.fail("updateAccounts", { when: (name) => name === otherIface });
+    const there = await api("POST", "/api/v1/account", { wg_name: "other", name: "on_other" });
+    expect(there.body.error).toBe(SAVED_NOT_APPLIED);
+    expect(await status()).toMatch(/^Error \(shaper updateAccounts: .*shaper\.updateAccounts/);
+    // still failing there, but the next change is applied as a whole reload, which does not need it
+    const here = await api("POST", "/api/v1/account", { wg_name: "srv", name: "on_srv" });
+    expect(here.body.status).toBe("success");
+    expect(await status()).toBe("OK");
+    expect(driverState(fakes)).toEqual(await storedState(vpncp));
+    expect(faulty.faults.shaper.injected.map((call) => call.args[0])).toContain(otherIface);
+  });
+
   test("a change after a failure is not reported applied while the tool still fails", async () => {
     faulty.faults.firewall.fail("updateAccounts");
     faulty.faults.firewall.fail("apply");

@@ -24,7 +24,7 @@ function codeOf(error: unknown): string | undefined {
 }
 
 /**
- * Node 20 cannot import TypeScript; jiti (installed with listhen) transpiles it on the fly.
+ * Node 20 cannot import TypeScript; jiti transpiles it on the fly.
  * Newer Node versions with type stripping import it natively first.
  */
 async function importTypeScript(file: string): Promise<unknown> {

@@ -6,10 +6,10 @@
  * accounts. Meanwhile every process's command line is sampled: no private key, password or
  * access hash is ever an argument.
  *
- * A SIGKILLed vpncp cannot stop its wireguard-go: the daemon outlives it, holding the
- * interface. The next vpncp finds the interface and configures it through the daemon's
- * socket; the test kills the survivors by PID at the end (and the namespace's removal kills
- * whatever is left in it).
+ * A SIGKILLed vpncp cannot stop its wireguard-go or its charon: they outlive it, holding the
+ * interface and the IKE ports. The next vpncp stops them by PID (a marker in their
+ * environment names them) and starts its own, supervised ones; the test checks that, and
+ * kills whatever survives by PID at the end (the namespace's removal kills the rest).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -19,7 +19,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createNamespace, realToolsUnavailable, type TestNamespace } from "../../packages/drivers/test/netns.js";
 import { freePort, ROOT, uniqueWgInterface } from "./lab.js";
 
-const skip = realToolsUnavailable(["wg", "wireguard-go", "nft", "tc", "ip", "swanctl", "charon-systemd"]) || (existsSync("/dev/net/tun") ? false : "no /dev/net/tun");
+const skip =
+  realToolsUnavailable(["wg", "wireguard-go", "nft", "tc", "ip", "swanctl", "charon-systemd"]) ||
+  (existsSync("/dev/net/tun") ? false : "no /dev/net/tun");
 const JITI = join(ROOT, "node_modules/jiti/lib/jiti-cli.mjs");
 const CLI = join(ROOT, "packages/http/src/cli.ts");
 const SEED = 88_001;
@@ -60,6 +62,10 @@ function commandLines(): string[] {
     }
   }
   return out;
+}
+
+function parentOf(pid: number): number {
+  return Number(/\) \S+ (\d+)/.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1]);
 }
 
 /** PIDs of wireguard-go daemons serving `iface` (found by argv, killed by PID). */
@@ -270,7 +276,7 @@ describe.skipIf(Boolean(skip))("crash safety with the system drivers: SIGKILLed 
         }
       };
       const clients = Array.from({ length: 4 }, client);
-      await new Promise((r) => setTimeout(r, 300 + Math.floor(random() * 1200)));
+      await new Promise((r) => setTimeout(r, 250 + Math.floor(random() * 800)));
       killed = true;
       await kill9(current.child);
       await Promise.all(clients);
@@ -295,6 +301,10 @@ describe.skipIf(Boolean(skip))("crash safety with the system drivers: SIGKILLed 
       expect(lost).toEqual([]);
       // the kernel holds what the API says, after the start-up reconcile
       expect(kernelState()).toEqual(expectedKernel(accounts));
+      // the killed vpncp's wireguard-go was replaced by one the new vpncp started (and supervises)
+      const daemons = wireguardGoPids(iface);
+      expect(daemons.filter((pid) => survivors.includes(pid))).toEqual([]);
+      expect(daemons.map(parentOf)).toEqual([vpncp.child.pid]);
       console.log(
         `[crash e2e] round ${round}: ${accounts.length} accounts, ${inFlight.size} changes in flight at the kill, wireguard-go survivors ${survivors.join(",") || "none"}, restart ${restartMs} ms`,
       );
@@ -321,7 +331,9 @@ describe.skipIf(Boolean(skip))("crash safety with the system drivers: SIGKILLed 
 
   test("with IKEv2 on, a SIGKILL and a restart leave one charon holding every enabled account's pool and secret", async () => {
     const running = vpncp!;
-    expect((await running.api("PUT", "/api/v1/ikev2/generate_ca_rsa", { ca_common_name: "crash CA", ca_organization: "vpncp" })).error).toBe("");
+    expect(
+      (await running.api("PUT", "/api/v1/ikev2/generate_ca_rsa", { ca_common_name: "crash CA", ca_organization: "vpncp" })).error,
+    ).toBe("");
     expect((await running.api("PUT", "/api/v1/ikev2/generate_server_rsa", { server_ip: "192.0.2.1" })).error).toBe("");
     expect((await running.api("PUT", "/api/v1/wireguard/crash", { ikev2: 1 })).error).toBe("");
     for (const name of ["ike_a", "ike_b"]) {
@@ -334,7 +346,10 @@ describe.skipIf(Boolean(skip))("crash safety with the system drivers: SIGKILLed 
     vpncp = await start();
     const accounts = (await vpncp.api<ApiAccount[]>("GET", "/api/v1/account")).msg;
     const charons = charonPids();
-    console.log(`[crash e2e] charon before ${charonsBefore}, after the kill ${survivors.join(",") || "none"}, after the restart ${charons}`);
+    expect(charons.map(parentOf)).toEqual([vpncp.child.pid]);
+    console.log(
+      `[crash e2e] charon before ${charonsBefore}, after the kill ${survivors.join(",") || "none"}, after the restart ${charons}`,
+    );
     expect(charons.length).toBe(1);
     // the pools charon holds (over the new vpncp's vici socket) are the enabled accounts'
     const pools = ns

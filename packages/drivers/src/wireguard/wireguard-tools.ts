@@ -13,7 +13,7 @@
  * exits when its socket file goes. Readiness is a plain connect() from here instead, and
  * `wg` only runs on an interface through its queue, never while its daemon starts.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -169,6 +169,26 @@ class DaemonStartError extends Error {
   }
 }
 
+/** Set in the environment of the wireguard-go this driver starts, so that a later vpncp knows a stray one. */
+const STRAY_MARKER = "VPNCP_WIREGUARD_GO";
+
+/** SIGTERM, then SIGKILL after 3 s; an exited orphan may stay a zombie (state Z) until init reaps it. */
+async function stopByPid(pid: number): Promise<void> {
+  const alive = async () => !/\) Z /.test(await readFile(`/proc/${pid}/stat`, "latin1").catch(() => ") Z "));
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 3_000;
+  while ((await alive()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  try {
+    if (await alive()) process.kill(pid, "SIGKILL");
+  } catch {
+    // exited just now
+  }
+}
+
 /** A wireguard-go that lived shorter than this counts as failing; restarts then back off. */
 const HEALTHY_AFTER_MS = 10_000;
 const MAX_BACKOFF_MS = 30_000;
@@ -242,6 +262,11 @@ export class WireGuardToolsDriver implements WireGuardPort {
     }
     return this.#exclusive(spec.name, async () => {
       this.#assertLive();
+      if (await this.#stopStrayDaemon(spec.name)) {
+        // the kernel removes the stray's TUN once its file is closed
+        const deadline = Date.now() + 2_000;
+        while ((await this.#linkExists(spec.name)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       let created = false;
       if (!(await this.#linkExists(spec.name))) {
         await this.#create(spec.name);
@@ -315,6 +340,36 @@ export class WireGuardToolsDriver implements WireGuardPort {
         managed.daemon = null;
       }),
     );
+  }
+
+  /**
+   * A vpncp killed with SIGKILL cannot stop its wireguard-go: the daemon lives on with the
+   * interface, and nothing would restart it if it died or stop it with vpncp. A daemon a vpncp
+   * started (its environment carries the marker) for this interface in this namespace, and
+   * not by this driver, is stopped by PID; its TUN goes with it and a supervised one replaces it.
+   */
+  async #stopStrayDaemon(name: string): Promise<boolean> {
+    if (this.#managed.get(name)?.daemon || this.#implementation === "kernel") return false;
+    let stopped = false;
+    const netns = this.#runner.netns;
+    const ours = netns
+      ? `net:[${(await stat(`/run/netns/${netns}`).catch(() => null))?.ino}]`
+      : await readlink("/proc/self/ns/net").catch(() => "");
+    for (const entry of await readdir("/proc").catch(() => [] as string[])) {
+      if (!/^\d+$/.test(entry)) continue;
+      const pid = Number(entry);
+      try {
+        const environ = (await readFile(`/proc/${pid}/environ`, "latin1")).split("\0");
+        if (!environ.includes(`${STRAY_MARKER}=${name}`) || (await readlink(`/proc/${pid}/ns/net`)) !== ours) continue;
+        if (!(await readFile(`/proc/${pid}/cmdline`, "latin1")).split("\0")[0]?.endsWith("wireguard-go")) continue;
+      } catch {
+        continue; // exited meanwhile, or not readable
+      }
+      this.#logger?.warn(`[${DRIVER_NAME}] stopping wireguard-go ${name} (pid ${pid}) left running by an earlier vpncp`);
+      await stopByPid(pid);
+      stopped = true;
+    }
+    return stopped;
   }
 
   #assertLive(): void {
@@ -403,7 +458,7 @@ export class WireGuardToolsDriver implements WireGuardPort {
   async #spawnDaemon(name: string): Promise<Daemon> {
     const output: string[] = [];
     const handle = this.#runner.spawn(this.#wireguardGo, [name], {
-      env: { WG_PROCESS_FOREGROUND: "1", LOG_LEVEL: "error" },
+      env: { WG_PROCESS_FOREGROUND: "1", LOG_LEVEL: "error", [STRAY_MARKER]: name },
       onOutput: (line) => {
         // The "kernel has first class support" banner is drawn with box characters.
         if (line.trim() === "" || /^[┌│└├]/.test(line)) return;

@@ -268,7 +268,14 @@ export class Doctor {
     for (const { server, accounts } of ikev2Servers) {
       for (const account of accounts) if (isActive(account, server)) users.push({ server, account });
     }
-    const held = await this.#ikev2.held();
+    let held: Awaited<ReturnType<Ikev2Port["held"]>>;
+    try {
+      held = await this.#ikev2.held();
+    } catch (error) {
+      // the rest of the check stands on its own (charon's replies stop at vici's message size)
+      const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+      return [{ kind: "ikev2", problem: "different", message: `IKEv2: what charon holds could not be read (${reason})` }];
+    }
     if (!held) {
       if (ikev2Servers.length === 0) return [];
       return [{ kind: "ikev2", problem: "missing", message: "IKEv2: the daemon (charon) does not run" }];

@@ -114,10 +114,18 @@ describe("Doctor", () => {
     expect(await doctor.check()).toEqual([]);
   });
 
-  test("charon not running while IKEv2 servers exist is reported", async () => {
+  test("charon not running while IKEv2 servers exist is reported; so is a charon that cannot be read, the rest still checked", async () => {
     const { vpncp, drivers, doctor } = await start();
-    await fixture(vpncp);
+    const { plain, carol } = await fixture(vpncp);
     await drivers.ikev2.dispose();
-    expect((await doctor.check()).map((d) => d.message)).toContain("IKEv2: the daemon (charon) does not run");
+    expect((await doctor.check()).map((d) => d.message)).toEqual(["IKEv2: the daemon (charon) does not run"]);
+
+    drivers.ikev2.held = async () => {
+      throw new Error("[vpncp] [vici] get-conns: no reply within 3000 ms");
+    };
+    await drivers.firewall.updateAccounts({ upsert: [], remove: [firewallAccountSpec(carol, plain)] });
+    const lines = (await doctor.check()).map((d) => d.message);
+    expect(lines).toContain("IKEv2: what charon holds could not be read ([vpncp] [vici] get-conns: no reply within 3000 ms)");
+    expect(lines).toContain(`firewall: mark 0x${carol.mangle.toString(16)} of account carol (download to ${carol.allowedIp}) missing`);
   });
 });

@@ -14,7 +14,7 @@
  * `wg` only runs on an interface through its queue, never while its daemon starts.
  */
 import { mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
+import { connect, isIP } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -64,6 +64,29 @@ function assertInterfaceName(name: string): void {
 
 function assertPublicKey(key: string): void {
   if (!KEY.test(key)) throw new Error(`[vpncp] [${DRIVER_NAME}] invalid public key: ${JSON.stringify(key)}`);
+}
+
+/** What reaches the syncconf file and `ip` is checked here too, so that no value can add a line or a section. */
+function assertCidr(text: string, what: string): void {
+  const [address = "", prefix, extra] = text.split("/");
+  const family = /^[0-9A-Fa-f.:]+$/.test(address) ? isIP(address) : 0;
+  const bits = family === 6 ? 128 : 32;
+  if (family === 0 || extra !== undefined || (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits))) {
+    throw new Error(`[vpncp] [${DRIVER_NAME}] invalid ${what}: ${JSON.stringify(text)}`);
+  }
+}
+
+function assertInteger(value: number | undefined, min: number, max: number, what: string): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) {
+    throw new Error(`[vpncp] [${DRIVER_NAME}] invalid ${what}: ${JSON.stringify(value)}`);
+  }
+}
+
+function assertPeer(peer: WgPeerSpec): void {
+  assertPublicKey(peer.publicKey);
+  for (const cidr of peer.allowedIps) assertCidr(cidr, `allowed IP of peer ${peer.publicKey}`);
+  assertInteger(peer.persistentKeepalive, 0, 65_535, `keepalive of peer ${peer.publicKey}`);
+  if (peer.presharedKey !== undefined) assertSecretKey(peer.presharedKey, `preshared key of peer ${peer.publicKey}`);
 }
 
 /** Never echoes the value: it is a secret even when malformed. */
@@ -256,10 +279,10 @@ export class WireGuardToolsDriver implements WireGuardPort {
   async applyInterface(spec: WgInterfaceSpec, peers: readonly WgPeerSpec[]): Promise<void> {
     assertInterfaceName(spec.name);
     assertSecretKey(spec.privateKey, `private key of ${spec.name}`);
-    for (const peer of peers) {
-      assertPublicKey(peer.publicKey);
-      if (peer.presharedKey !== undefined) assertSecretKey(peer.presharedKey, `preshared key of peer ${peer.publicKey}`);
-    }
+    assertInteger(spec.listenPort, 0, 65_535, `listen port of ${spec.name}`);
+    assertInteger(spec.mtu, 68, 65_535, `MTU of ${spec.name}`);
+    for (const address of spec.addresses) assertCidr(address, `address of ${spec.name}`);
+    for (const peer of peers) assertPeer(peer);
     return this.#exclusive(spec.name, async () => {
       this.#assertLive();
       if (await this.#stopStrayDaemon(spec.name)) {
@@ -292,10 +315,7 @@ export class WireGuardToolsDriver implements WireGuardPort {
   async updatePeers(name: string, change: WgPeerChange): Promise<void> {
     assertInterfaceName(name);
     if (change.upsert.length === 0 && change.remove.length === 0) return;
-    for (const peer of change.upsert) {
-      assertPublicKey(peer.publicKey);
-      if (peer.presharedKey !== undefined) assertSecretKey(peer.presharedKey, `preshared key of peer ${peer.publicKey}`);
-    }
+    for (const peer of change.upsert) assertPeer(peer);
     for (const key of change.remove) assertPublicKey(key);
     return this.#exclusive(name, async () => {
       this.#assertLive();

@@ -9,8 +9,16 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
-import { ERRORS, type Ikev2ConnectionSpec } from "@vpncp/core";
-import { ExecaRunner, renderUserConf } from "@vpncp/drivers";
+import { ERRORS, generateKeyPair, type Ikev2ConnectionSpec } from "@vpncp/core";
+import {
+  ExecaRunner,
+  FakeCommandRunner,
+  NftablesFirewall,
+  renderUserConf,
+  StrongSwanDriver,
+  TcShaper,
+  WireGuardToolsDriver,
+} from "@vpncp/drivers";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type Harness, startHarness } from "../harness.js";
 
@@ -368,5 +376,122 @@ describe("accepted values with unusual characters stay one value in every genera
     expect(value("AllowedIPs")).toBe("0.0.0.0/0, ::/0");
     expect(value("Endpoint")).toBe(`vpn-1.example.com.:${server.listen_port}`);
     expect(value("Address").split(", ")[0]).toBe(`${account.allowed_IPs}/24`);
+  });
+});
+
+describe("the system drivers refuse hostile values themselves (a second line behind the API's validation)", () => {
+  const HOSTILE = [
+    "x\n[Peer]",
+    'x" ; flush ruleset ; "',
+    "x } ; add rule inet vpncp f drop",
+    "1.2.3.4\nqdisc del dev eth0 root",
+    "$(reboot)",
+  ];
+  const key = generateKeyPair();
+  const server = { name: "srv", interface: "wg7", subnet4: "10.98.0.0/24", externalIp: "", internalTraffic: false };
+  const account = { mark: 0x100, interface: "wg7", ipv4: "10.98.0.2" };
+  const shaped = { mark: 0x100, ipv4: "10.98.0.2", downloadMbit: 5, uploadMbit: 5 };
+  const connection: Ikev2ConnectionSpec = {
+    name: "srv",
+    localAddrs: [],
+    serverId: "vpn.example.com",
+    serverCertificatePem: "",
+    serverPrivateKeyPem: "",
+    caCertificatePem: "",
+    subnet4: "10.98.0.0/24",
+    localTs: ["0.0.0.0/0"],
+    dns: ["9.9.9.9"],
+  };
+  const user = { connection: "srv", username: "u1", password: "pw-1", ipv4: "10.98.0.2" };
+
+  /** Each call, with the hostile value in one field, must be refused before any command carries it. */
+  const calls: [string, (runner: FakeCommandRunner, v: string) => Promise<unknown>][] = [
+    ["nft server name", (r, v) => new NftablesFirewall({ runner: r }).apply({ servers: [{ ...server, name: v }], accounts: [] })],
+    ["nft interface", (r, v) => new NftablesFirewall({ runner: r }).apply({ servers: [{ ...server, interface: v }], accounts: [] })],
+    ["nft subnet", (r, v) => new NftablesFirewall({ runner: r }).apply({ servers: [{ ...server, subnet4: v }], accounts: [] })],
+    ["nft external IP", (r, v) => new NftablesFirewall({ runner: r }).apply({ servers: [{ ...server, externalIp: v }], accounts: [] })],
+    ["nft WAN interface", (r, v) => new NftablesFirewall({ runner: r }).apply({ wanInterface: v, servers: [server], accounts: [] })],
+    [
+      "nft account address",
+      (r, v) => new NftablesFirewall({ runner: r }).apply({ servers: [server], accounts: [{ ...account, ipv4: v }] }),
+    ],
+    ["nft account update", (r, v) => new NftablesFirewall({ runner: r }).updateAccounts({ upsert: [{ ...account, ipv6: v }], remove: [] })],
+    ["tc interface", (r, v) => new TcShaper({ runner: r }).applyInterfaces([{ interface: v, subnets: ["10.98.0.0/24"], accounts: [] }])],
+    ["tc subnet", (r, v) => new TcShaper({ runner: r }).applyInterfaces([{ interface: "wg7", subnets: [v], accounts: [] }])],
+    ["tc account address", (r, v) => new TcShaper({ runner: r }).updateAccounts("wg7", { upsert: [{ ...shaped, ipv4: v }], remove: [] })],
+    [
+      "wg interface",
+      (r, v) =>
+        new WireGuardToolsDriver({ runner: r }).applyInterface(
+          { name: v, privateKey: key.privateKey, listenPort: 51820, addresses: [] },
+          [],
+        ),
+    ],
+    [
+      "wg address",
+      (r, v) =>
+        new WireGuardToolsDriver({ runner: r }).applyInterface(
+          { name: "wg7", privateKey: key.privateKey, listenPort: 51820, addresses: [v] },
+          [],
+        ),
+    ],
+    [
+      "wg private key",
+      (r, v) =>
+        new WireGuardToolsDriver({ runner: r }).applyInterface({ name: "wg7", privateKey: v, listenPort: 51820, addresses: [] }, []),
+    ],
+    [
+      "wg peer key",
+      (r, v) =>
+        new WireGuardToolsDriver({ runner: r }).updatePeers("wg7", {
+          upsert: [{ publicKey: v, allowedIps: ["10.98.0.2/32"] }],
+          remove: [],
+        }),
+    ],
+    [
+      "wg peer allowed IP",
+      (r, v) =>
+        new WireGuardToolsDriver({ runner: r }).updatePeers("wg7", { upsert: [{ publicKey: key.publicKey, allowedIps: [v] }], remove: [] }),
+    ],
+    ["swanctl username", (r, v) => ikev2(r).apply({ connections: [connection], users: [{ ...user, username: v }] })],
+    ["swanctl connection", (r, v) => ikev2(r).apply({ connections: [{ ...connection, name: v }], users: [] })],
+    ["swanctl traffic selector", (r, v) => ikev2(r).apply({ connections: [{ ...connection, localTs: [v] }], users: [] })],
+    ["swanctl DNS", (r, v) => ikev2(r).apply({ connections: [{ ...connection, dns: [v] }], users: [] })],
+    ["swanctl server id", (r, v) => ikev2(r).apply({ connections: [{ ...connection, serverId: v }], users: [] })],
+    ["swanctl password", (r, v) => ikev2(r).apply({ connections: [connection], users: [{ ...user, password: v }] })],
+  ];
+  const stateDirs: string[] = [];
+  const ikev2 = (runner: FakeCommandRunner) => {
+    const stateDir = mkdtempSync(join(tmpdir(), "vpncp-inj-swan-"));
+    stateDirs.push(stateDir);
+    // external mode at a socket that does not exist: a state that passed the checks would fail there instead
+    return new StrongSwanDriver({ runner, stateDir, mode: "external", viciUri: `unix://${join(stateDir, "none.vici")}` });
+  };
+  afterAll(() => {
+    for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test(`${calls.length} driver entry points × ${HOSTILE.length} hostile values: refused before any command or file carries them`, async () => {
+    const accepted: string[] = [];
+    for (const [what, call] of calls) {
+      for (const value of HOSTILE) {
+        // a password may hold "$(reboot)": it is one quoted value in swanctl.conf and goes over vici, never to a shell
+        if (what === "swanctl password" && !/[\s"]/.test(value)) continue;
+        const runner = new FakeCommandRunner();
+        const error = await call(runner, value).then(
+          () => null,
+          (e: unknown) => (e instanceof Error ? e.message : String(e)),
+        );
+        const carried = runner.commands.some((c) => [...c.args, c.input ?? ""].some((a) => a.includes(value)));
+        const filed = stateDirs.some((dir) => JSON.stringify(readdirSync(dir, { recursive: true })).length > 2);
+        if (error === null || /ENOENT|ECONNREFUSED|vici/i.test(error) || carried || filed) {
+          accepted.push(
+            `${what} ${JSON.stringify(value)}: ${error ?? "accepted"}${carried ? " (carried by a command)" : ""}${filed ? " (written)" : ""}`,
+          );
+        }
+        for (const dir of stateDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    expect(accepted).toEqual([]);
   });
 });

@@ -13,6 +13,7 @@ import { ERRORS, generateKeyPair, type Ikev2ConnectionSpec } from "@vpncp/core";
 import {
   ExecaRunner,
   FakeCommandRunner,
+  IptablesFirewall,
   NftablesFirewall,
   renderUserConf,
   StrongSwanDriver,
@@ -416,6 +417,22 @@ describe("the system drivers refuse hostile values themselves (a second line beh
       (r, v) => new NftablesFirewall({ runner: r }).apply({ servers: [server], accounts: [{ ...account, ipv4: v }] }),
     ],
     ["nft account update", (r, v) => new NftablesFirewall({ runner: r }).updateAccounts({ upsert: [{ ...account, ipv6: v }], remove: [] })],
+    ["iptables server name", (r, v) => new IptablesFirewall({ runner: r }).apply({ servers: [{ ...server, name: v }], accounts: [] })],
+    ["iptables interface", (r, v) => new IptablesFirewall({ runner: r }).apply({ servers: [{ ...server, interface: v }], accounts: [] })],
+    ["iptables subnet", (r, v) => new IptablesFirewall({ runner: r }).apply({ servers: [{ ...server, subnet4: v }], accounts: [] })],
+    [
+      "iptables external IP",
+      (r, v) => new IptablesFirewall({ runner: r }).apply({ servers: [{ ...server, externalIp: v }], accounts: [] }),
+    ],
+    ["iptables WAN interface", (r, v) => new IptablesFirewall({ runner: r }).apply({ wanInterface: v, servers: [server], accounts: [] })],
+    [
+      "iptables account address",
+      (r, v) => new IptablesFirewall({ runner: r }).apply({ servers: [server], accounts: [{ ...account, ipv4: v }] }),
+    ],
+    [
+      "iptables account update",
+      (r, v) => new IptablesFirewall({ runner: r }).updateAccounts({ upsert: [{ ...account, ipv6: v }], remove: [] }),
+    ],
     ["tc interface", (r, v) => new TcShaper({ runner: r }).applyInterfaces([{ interface: v, subnets: ["10.98.0.0/24"], accounts: [] }])],
     ["tc subnet", (r, v) => new TcShaper({ runner: r }).applyInterfaces([{ interface: "wg7", subnets: [v], accounts: [] }])],
     ["tc account address", (r, v) => new TcShaper({ runner: r }).updateAccounts("wg7", { upsert: [{ ...shaped, ipv4: v }], remove: [] })],

@@ -90,10 +90,11 @@ export function createHttpApp(vpncp: Vpncp, options: HttpAppOptions = {}): H3 {
     if (path === "/metrics" && options.metricsToken && bearerMatches(event, options.metricsToken)) return;
     const address = resolveClientAddress(getRequestIP(event) ?? "", event.req.headers.get("x-forwarded-for"), trustedProxies);
     const presented = getCookie(event, "access_hash");
+    // a hash is a guess until checked: a source that guessed wrong waits its turn (no hash guesses nothing)
+    if (presented && !(await failures.admit(address))) return errorResponse("NOT_AUTHORIZED");
     const ok = await vpncp.accessHashes.verify(presented, address);
     if (!ok) {
-      // a wrong hash is a guess: slowed down and logged; no hash at all guesses nothing
-      if (presented) await failures.failed(address, path);
+      if (presented) failures.failed(address, path);
       return errorResponse("NOT_AUTHORIZED");
     }
     failures.succeeded(address);

@@ -13,6 +13,8 @@ export interface AuthFailureOptions {
   readonly logWindowMs?: number;
   /** Addresses tracked at most; the least recently failing are forgotten first (default 10,000). */
   readonly maxAddresses?: number;
+  /** A request that would wait longer than this for its turn is refused unchecked (default 60 s). */
+  readonly maxQueueMs?: number;
   /** How the delay is waited for (tests record it instead). */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
@@ -21,16 +23,22 @@ export interface AuthFailureOptions {
 interface Entry {
   failures: number;
   lastFailureAt: number;
+  /** Requests of this source waiting for their turn now: each waits one delay more than the one before. */
+  waiting: number;
   /** Start of the current log window, and failures in it since its line was written. */
   windowStart: number;
   unlogged: number;
 }
 
 /**
- * Slows down guessing of access hashes: each address's failures make its next rejections wait
- * longer before they are answered, and are logged once per address per window (the address and
- * the count; never what was presented). Memory is bounded: at most `maxAddresses` entries, each
- * forgotten after `forgetAfterMs` without failures.
+ * Slows down guessing of access hashes. Once a source (an address, an IPv6 /64) has failed more
+ * than `freeFailures` times, its requests wait for their turn before the hash is even checked:
+ * the delay doubles with each failure, and requests waiting at once queue one delay apart — so
+ * parallel requests guess no faster than sequential ones, and one whose turn is too far off is
+ * refused unchecked. Failures are
+ * logged once per source per window (the source and the count; never what was presented).
+ * Memory is bounded: at most `maxAddresses` entries, each forgotten after `forgetAfterMs` without
+ * failures.
  */
 export class AuthFailureLimiter {
   readonly #entries = new Map<string, Entry>();
@@ -41,6 +49,7 @@ export class AuthFailureLimiter {
   readonly #forgetAfterMs: number;
   readonly #logWindowMs: number;
   readonly #maxAddresses: number;
+  readonly #maxQueueMs: number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #now: () => number;
 
@@ -52,6 +61,7 @@ export class AuthFailureLimiter {
     this.#forgetAfterMs = options.forgetAfterMs ?? 15 * 60_000;
     this.#logWindowMs = options.logWindowMs ?? 60_000;
     this.#maxAddresses = options.maxAddresses ?? 10_000;
+    this.#maxQueueMs = options.maxQueueMs ?? 60_000;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#now = options.now ?? Date.now;
   }
@@ -61,13 +71,32 @@ export class AuthFailureLimiter {
     return this.#entries.size;
   }
 
-  /** Records a rejected request from `client` and waits as long as its failures ask for. */
-  async failed(client: string, path: string): Promise<void> {
+  /**
+   * Waits for this source's turn to have a hash checked; false when that turn is more than
+   * `maxQueueMs` away (answer at once, without checking: the guess costs the guesser nothing
+   * and tells nothing).
+   */
+  async admit(client: string): Promise<boolean> {
+    const now = this.#now();
+    const entry = this.#live(sourceOf(client), now);
+    if (!entry) return true;
+    const wait = this.delayFor(entry.failures + 1) * (entry.waiting + 1);
+    if (wait === 0) return true;
+    if (wait > this.#maxQueueMs) return false;
+    entry.waiting += 1;
+    try {
+      await this.#sleep(wait);
+    } finally {
+      entry.waiting -= 1;
+    }
+    return true;
+  }
+
+  /** Records a rejected hash from `client` (logged once per source per window). */
+  failed(client: string, path: string): void {
     const address = sourceOf(client);
     const now = this.#now();
-    let entry = this.#entries.get(address);
-    if (entry && now - entry.lastFailureAt > this.#forgetAfterMs) entry = undefined;
-    if (!entry) entry = { failures: 0, lastFailureAt: now, windowStart: now, unlogged: 0 };
+    const entry = this.#live(address, now) ?? { failures: 0, lastFailureAt: now, waiting: 0, windowStart: now, unlogged: 0 };
     // re-inserted: the map's order is then least recently failing first, which is what goes when full
     this.#entries.delete(address);
     this.#entries.set(address, entry);
@@ -80,8 +109,6 @@ export class AuthFailureLimiter {
       entry.unlogged = 0;
     }
     this.#prune(now);
-    const delay = this.delayFor(entry.failures);
-    if (delay > 0) await this.#sleep(delay);
   }
 
   /** A request from `client` was let in: its earlier failures no longer count. */
@@ -89,11 +116,16 @@ export class AuthFailureLimiter {
     if (this.#entries.size > 0) this.#entries.delete(sourceOf(client));
   }
 
-  /** How long the n-th failure in a row waits before its answer. */
+  /** How long the n-th attempt after n-1 failures waits for its turn. */
   delayFor(failures: number): number {
     const over = failures - this.#freeFailures;
     if (over <= 0) return 0;
     return Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** Math.min(over - 1, 30));
+  }
+
+  #live(address: string, now: number): Entry | undefined {
+    const entry = this.#entries.get(address);
+    return entry && now - entry.lastFailureAt <= this.#forgetAfterMs ? entry : undefined;
   }
 
   #prune(now: number): void {

@@ -11,8 +11,9 @@ import { createVpncp, type Vpncp } from "@vpncp/core";
 import { createFakeDrivers } from "@vpncp/drivers";
 import type { H3 } from "h3";
 import { toNodeHandler } from "h3/node";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { createHttpApp, type HttpAppOptions } from "../../src/app.js";
+import type { AuthFailureOptions } from "../../src/auth-failures.js";
 import { parseTrustedProxies, resolveClientAddress } from "../../src/client-address.js";
 
 const CLIENT = "203.0.113.7";
@@ -128,105 +129,127 @@ describe("the client address behind proxies", () => {
 });
 
 describe("repeated failures from one address", () => {
-  let now = 1_000_000;
-  let delays: { address: string; ms: number }[] = [];
-  let lines: { msg: string; fields: Record<string, unknown> }[] = [];
-  let app: H3;
-  let sleeping = "";
   const wrongHash = "f".repeat(80);
 
-  beforeAll(() => {
+  /** An app whose waits are recorded (and pass on a clock of its own) instead of slept. */
+  function recordingApp(options: AuthFailureOptions & { release?: Promise<void> } = {}) {
+    const waits: { address: string; ms: number }[] = [];
+    const lines: { msg: string; fields: Record<string, unknown> }[] = [];
+    const clock = { now: 1_000_000 };
+    let current = "";
     const log = (msg: string, fields: Record<string, unknown> = {}) => lines.push({ msg, fields });
-    app = createHttpApp(vpncp, {
+    const app = createHttpApp(vpncp, {
       logger: { info: () => {}, warn: log, error: log },
       authFailures: {
-        now: () => now,
+        now: () => clock.now,
         maxAddresses: 50,
+        ...options,
         sleep: async (ms) => {
-          delays.push({ address: sleeping, ms });
+          waits.push({ address: current, ms });
+          if (options.release) await options.release;
+          else clock.now += ms;
         },
       },
     });
-  });
-  afterEach(() => {
-    delays = [];
-    lines = [];
-    now += 24 * 3_600_000;
-  });
+    const request = async (address: string, hash = wrongHash) => {
+      current = address;
+      return (await app.request("/api/v1/account", { headers: { cookie: `access_hash=${hash}` } }, { clientAddress: address })).status;
+    };
+    const rejectedLines = () => lines.filter((l) => l.msg === "access hash rejected");
+    return { waits, lines, clock, request, rejectedLines };
+  }
 
-  const request = async (address: string, hash = wrongHash) => {
-    sleeping = address;
-    return (await app.request("/api/v1/account", { headers: { cookie: `access_hash=${hash}` } }, { clientAddress: address })).status;
-  };
-
-  test("wait longer and longer before their 401, per address; other addresses are not slowed", async () => {
+  test("wait longer and longer for their turn, per address; other addresses are not slowed", async () => {
+    const { waits, request } = recordingApp();
     for (let i = 0; i < 8; i += 1) expect(await request("198.51.100.20")).toBe(401);
-    const waits = delays.filter((d) => d.address === "198.51.100.20").map((d) => d.ms);
-    expect(waits).toEqual([250, 500, 1000, 2000, 4000]);
+    expect(waits.filter((w) => w.address === "198.51.100.20").map((w) => w.ms)).toEqual([250, 500, 1000, 2000, 4000]);
     expect(await request("198.51.100.21")).toBe(401);
-    expect(delays.filter((d) => d.address === "198.51.100.21")).toEqual([]);
+    expect(waits.filter((w) => w.address === "198.51.100.21")).toEqual([]);
+  });
+
+  test("in parallel they take turns (no faster than one after the other), and a turn too far off is refused unchecked", async () => {
+    let open = () => {};
+    const release = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const { waits, request } = recordingApp({ release, maxQueueMs: 1_000 });
+    for (let i = 0; i < 3; i += 1) await request("198.51.100.25");
+    const verify = vi.spyOn(vpncp.accessHashes, "verify");
+    try {
+      const pending = Array.from({ length: 6 }, () => request("198.51.100.25"));
+      await vi.waitFor(() => expect(waits).toHaveLength(4));
+      open();
+      expect(await Promise.all(pending)).toEqual([401, 401, 401, 401, 401, 401]);
+      // four turns 250 ms apart fit in the queue; the other two were answered without a check
+      expect(waits.map((w) => w.ms)).toEqual([250, 500, 750, 1000]);
+      expect(verify).toHaveBeenCalledTimes(4);
+    } finally {
+      verify.mockRestore();
+    }
   });
 
   test("are logged once per address per minute, with the address and the count, never the hash presented", async () => {
+    const { clock, request, rejectedLines, lines } = recordingApp({ freeFailures: 100 });
     for (let i = 0; i < 20; i += 1) await request("198.51.100.30");
     await request("198.51.100.31");
-    now += 61_000;
+    clock.now += 61_000;
     for (let i = 0; i < 5; i += 1) await request("198.51.100.30");
-    const rejected = lines.filter((l) => l.msg === "access hash rejected");
-    expect(rejected.map((l) => [l.fields.address, l.fields.failures])).toEqual([
+    expect(rejectedLines().map((l) => [l.fields.address, l.fields.failures])).toEqual([
       ["198.51.100.30", 1],
       ["198.51.100.31", 1],
       ["198.51.100.30", 21],
     ]);
-    expect(rejected[2]?.fields.sinceLastLine).toBe(20);
+    expect(rejectedLines()[2]?.fields.sinceLastLine).toBe(20);
     const text = JSON.stringify(lines);
     expect(text).not.toContain(wrongHash);
     expect(text).not.toContain(anyHash);
   });
 
   test("count per IPv6 /64 (one subscriber's addresses), and per IPv4 address whatever its spelling", async () => {
+    const { waits, request, rejectedLines } = recordingApp();
     for (let i = 1; i <= 5; i += 1) await request(`2001:db8:1:2::${i.toString(16)}`);
-    expect(delays.map((d) => d.ms)).toEqual([250, 500]);
-    delays = [];
+    expect(waits.map((w) => w.ms)).toEqual([250, 500]);
+    waits.length = 0;
     await request("2001:db8:1:3::1");
-    expect(delays).toEqual([]);
+    expect(waits).toEqual([]);
     for (const spelling of ["198.51.100.60", "::ffff:198.51.100.60", "198.51.100.60", "::ffff:198.51.100.60"]) await request(spelling);
-    expect(delays.map((d) => d.ms)).toEqual([250]);
-    expect(lines.filter((l) => l.msg === "access hash rejected").map((l) => l.fields.address)).toEqual([
-      "2001:db8:1:2::/64",
-      "2001:db8:1:3::/64",
-      "198.51.100.60",
-    ]);
+    expect(waits.map((w) => w.ms)).toEqual([250]);
+    expect(rejectedLines().map((l) => l.fields.address)).toEqual(["2001:db8:1:2::/64", "2001:db8:1:3::/64", "198.51.100.60"]);
   });
 
   test("a request without a hash guesses nothing: not slowed down, not logged", async () => {
+    const { waits, lines, request } = recordingApp();
+    const app = createHttpApp(vpncp, { authFailures: { sleep: async () => {} } });
     for (let i = 0; i < 10; i += 1) {
-      sleeping = "198.51.100.50";
-      const response = await app.request("/api/v1/account", {}, { clientAddress: "198.51.100.50" });
-      expect(response.status).toBe(401);
+      expect((await app.request("/api/v1/account", {}, { clientAddress: "198.51.100.50" })).status).toBe(401);
+      expect(await request("198.51.100.50", "")).toBe(401);
     }
-    expect(delays).toEqual([]);
+    expect(waits).toEqual([]);
     expect(lines).toEqual([]);
   });
 
   test("are forgotten after a quiet while, and after a success from the address", async () => {
+    const { waits, clock, request } = recordingApp();
     for (let i = 0; i < 6; i += 1) await request("198.51.100.40");
-    expect(delays.length).toBe(3);
-    now += 16 * 60_000;
-    delays = [];
+    expect(waits.length).toBe(3);
+    clock.now += 16 * 60_000;
+    waits.length = 0;
     for (let i = 0; i < 3; i += 1) await request("198.51.100.40");
-    expect(delays).toEqual([]);
+    expect(waits).toEqual([]);
+    // the right hash waits its turn like any other, and then wipes the slate
     expect(await request("198.51.100.40", anyHash)).toBe(200);
+    expect(waits.map((w) => w.ms)).toEqual([250]);
+    waits.length = 0;
     for (let i = 0; i < 3; i += 1) await request("198.51.100.40");
-    expect(delays).toEqual([]);
+    expect(waits).toEqual([]);
   });
 
   test("are tracked for a bounded number of addresses (no memory growth from many addresses)", async () => {
+    const { waits, request } = recordingApp();
     for (let i = 0; i < 1_000; i += 1) await request(`10.${(i >> 8) & 255}.${i & 255}.1`);
     // the 50 most recent are kept: the first address is forgotten, so it starts again without a delay
-    delays = [];
     for (let i = 0; i < 3; i += 1) await request("10.0.0.1");
-    expect(delays).toEqual([]);
+    expect(waits).toEqual([]);
   });
 });
 

@@ -87,14 +87,17 @@ export function createHttpApp(vpncp: Vpncp, options: HttpAppOptions = {}): H3 {
     const path = event.url.pathname;
     if (PUBLIC.some((re) => re.test(path))) return;
     if (!path.startsWith("/api/") && path !== "/metrics") return;
-    if (path === "/metrics" && options.metricsToken && bearerMatches(event, options.metricsToken)) return;
     const address = resolveClientAddress(getRequestIP(event) ?? "", event.req.headers.get("x-forwarded-for"), trustedProxies);
     const presented = getCookie(event, "access_hash");
-    // a hash is a guess until checked: a source that guessed wrong waits its turn (no hash guesses nothing)
-    if (presented && !(await failures.admit(address))) return errorResponse("NOT_AUTHORIZED");
-    const ok = await vpncp.accessHashes.verify(presented, address);
+    const token = path === "/metrics" && options.metricsToken ? event.req.headers.get("authorization") : null;
+    // a hash or token is a guess until checked: a source that guessed wrong waits its turn (nothing presented guesses nothing)
+    const guess = Boolean(presented) || Boolean(token);
+    if (guess && !(await failures.admit(address))) return errorResponse("NOT_AUTHORIZED");
+    const ok =
+      (token !== null && options.metricsToken !== undefined && bearerMatches(event, options.metricsToken)) ||
+      (await vpncp.accessHashes.verify(presented, address));
     if (!ok) {
-      if (presented) failures.failed(address, path);
+      if (guess) failures.failed(address, path);
       return errorResponse("NOT_AUTHORIZED");
     }
     failures.succeeded(address);

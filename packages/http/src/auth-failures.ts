@@ -104,7 +104,12 @@ export class AuthFailureLimiter {
     entry.lastFailureAt = now;
     entry.unlogged += 1;
     if (entry.failures === 1 || now - entry.windowStart >= this.#logWindowMs) {
-      this.#logger.warn("access hash rejected", { address, path, failures: entry.failures, sinceLastLine: entry.unlogged });
+      this.#logger.warn("access rejected: wrong access hash or token", {
+        address,
+        path,
+        failures: entry.failures,
+        sinceLastLine: entry.unlogged,
+      });
       entry.windowStart = now;
       entry.unlogged = 0;
     }

@@ -140,6 +140,7 @@ describe("repeated failures from one address", () => {
     const log = (msg: string, fields: Record<string, unknown> = {}) => lines.push({ msg, fields });
     const app = createHttpApp(vpncp, {
       logger: { info: () => {}, warn: log, error: log },
+      metricsToken: "metrics-token-of-this-test",
       authFailures: {
         now: () => clock.now,
         maxAddresses: 50,
@@ -155,8 +156,12 @@ describe("repeated failures from one address", () => {
       current = address;
       return (await app.request("/api/v1/account", { headers: { cookie: `access_hash=${hash}` } }, { clientAddress: address })).status;
     };
-    const rejectedLines = () => lines.filter((l) => l.msg === "access hash rejected");
-    return { waits, lines, clock, request, rejectedLines };
+    const scrape = async (address: string, token: string) => {
+      current = address;
+      return (await app.request("/metrics", { headers: { authorization: `Bearer ${token}` } }, { clientAddress: address })).status;
+    };
+    const rejectedLines = () => lines.filter((l) => l.msg === "access rejected: wrong access hash or token");
+    return { waits, lines, clock, request, scrape, rejectedLines };
   }
 
   test("wait longer and longer for their turn, per address; other addresses are not slowed", async () => {
@@ -165,6 +170,19 @@ describe("repeated failures from one address", () => {
     expect(waits.filter((w) => w.address === "198.51.100.20").map((w) => w.ms)).toEqual([250, 500, 1000, 2000, 4000]);
     expect(await request("198.51.100.21")).toBe(401);
     expect(waits.filter((w) => w.address === "198.51.100.21")).toEqual([]);
+  });
+
+  test("wrong /metrics bearer tokens count like wrong hashes; the right token then waits its turn and clears them", async () => {
+    const { waits, scrape, request, rejectedLines } = recordingApp();
+    for (let i = 0; i < 4; i += 1) expect(await scrape("198.51.100.22", `guess-${i}`)).toBe(401);
+    expect(await request("198.51.100.22")).toBe(401);
+    expect(waits.map((w) => w.ms)).toEqual([250, 500]);
+    expect(rejectedLines().map((l) => [l.fields.address, l.fields.path])).toEqual([["198.51.100.22", "/metrics"]]);
+    expect(await scrape("198.51.100.22", "metrics-token-of-this-test")).toBe(200);
+    expect(waits.map((w) => w.ms)).toEqual([250, 500, 1000]);
+    expect(await scrape("198.51.100.22", "guess-again")).toBe(401);
+    expect(waits).toHaveLength(3);
+    expect(JSON.stringify(rejectedLines())).not.toContain("guess");
   });
 
   test("in parallel they take turns (no faster than one after the other), and a turn too far off is refused unchecked", async () => {

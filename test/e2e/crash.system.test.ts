@@ -15,6 +15,8 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { generateKeyPair } from "@vpncp/core";
+import { FakeCommandRunner, WireGuardToolsDriver } from "@vpncp/drivers";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createNamespace, realToolsUnavailable, type TestNamespace } from "../../packages/drivers/test/netns.js";
 import { freePort, ROOT, uniqueWgInterface } from "./lab.js";
@@ -318,6 +320,13 @@ describe.skipIf(Boolean(skip))("crash safety with the system drivers: SIGKILLed 
     await vpncp.api("PUT", `/api/v1/account/${last.name}`, { status: "disable" });
     const accounts = (await vpncp.api<ApiAccount[]>("GET", "/api/v1/account")).msg;
     expect(kernelState()).toEqual(expectedKernel(accounts));
+
+    // a second driver on the namespace (what `vpncp plan` runs beside a live vpncp) leaves the live daemon alone
+    const live = wireguardGoPids(iface);
+    const planner = new WireGuardToolsDriver({ runner: new FakeCommandRunner({ netns: ns.name }) });
+    await planner.applyInterface({ name: iface, privateKey: generateKeyPair().privateKey, listenPort: 51820, addresses: [] }, []);
+    await planner.dispose();
+    expect(wireguardGoPids(iface)).toEqual(live);
 
     // no secret was ever an argument of any process on the machine
     if (sampler) clearInterval(sampler);

@@ -638,8 +638,9 @@ export class StrongSwanDriver implements Ikev2Port {
 
   /**
    * A vpncp killed with SIGKILL cannot stop its charon: it lives on with the old configuration,
-   * the IKE ports and the TUN device. The charons started with this state directory (their
-   * environment names its strongswan.conf) are stopped by PID before a new one starts.
+   * the IKE ports and the TUN device. A charon started with this state directory (its environment
+   * names its strongswan.conf) by a vpncp that is gone (VPNCP_CHARON names it, and it is no
+   * longer the parent) is stopped by PID before a new one starts; a running vpncp's never is.
    */
   async #stopStrayDaemons(): Promise<void> {
     const marker = `STRONGSWAN_CONF=${join(this.#stateDir, "strongswan.conf")}`;
@@ -649,7 +650,11 @@ export class StrongSwanDriver implements Ikev2Port {
       try {
         const environ = (await readFile(`/proc/${entry}/environ`, "latin1")).split("\0");
         const argv0 = (await readFile(`/proc/${entry}/cmdline`, "latin1")).split("\0")[0] ?? "";
-        if (environ.includes(marker) && argv0.endsWith(this.#charonPath.split("/").pop()!)) stray.push(Number(entry));
+        const starter = environ.find((e) => e.startsWith("VPNCP_CHARON="))?.slice("VPNCP_CHARON=".length);
+        const parent = /\) \S+ (\d+)/.exec(await readFile(`/proc/${entry}/stat`, "latin1"))?.[1];
+        if (environ.includes(marker) && starter && starter !== parent && argv0.endsWith(this.#charonPath.split("/").pop()!)) {
+          stray.push(Number(entry));
+        }
       } catch {
         // exited meanwhile, or not readable
       }
@@ -692,7 +697,8 @@ export class StrongSwanDriver implements Ikev2Port {
       () => 0,
     );
     const handle = this.#runner.spawn(this.#charonPath, [], {
-      env: { STRONGSWAN_CONF: join(this.#stateDir, "strongswan.conf") },
+      // VPNCP_CHARON: which vpncp started it, so that a later one knows it stray once that one is gone
+      env: { STRONGSWAN_CONF: join(this.#stateDir, "strongswan.conf"), VPNCP_CHARON: String(process.pid) },
       onOutput: (line) => {
         if (line.trim() !== "") this.#logger?.info(`charon: ${line}`);
       },

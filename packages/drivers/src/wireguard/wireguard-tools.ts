@@ -192,8 +192,16 @@ class DaemonStartError extends Error {
   }
 }
 
-/** Set in the environment of the wireguard-go this driver starts, so that a later vpncp knows a stray one. */
+/**
+ * Set in the environment of the wireguard-go this driver starts ("<interface>:<pid of vpncp>"), so
+ * that a later vpncp knows a stray one: marked, and no longer the child of the vpncp that started it.
+ */
 const STRAY_MARKER = "VPNCP_WIREGUARD_GO";
+
+/** The parent PID in /proc/<pid>/stat ("pid (comm) state ppid …"). */
+async function parentPid(pid: number): Promise<number> {
+  return Number(/\) \S+ (\d+)/.exec(await readFile(`/proc/${pid}/stat`, "latin1"))?.[1]);
+}
 
 /** SIGTERM, then SIGKILL after 3 s; an exited orphan may stay a zombie (state Z) until init reaps it. */
 async function stopByPid(pid: number): Promise<void> {
@@ -365,8 +373,9 @@ export class WireGuardToolsDriver implements WireGuardPort {
   /**
    * A vpncp killed with SIGKILL cannot stop its wireguard-go: the daemon lives on with the
    * interface, and nothing would restart it if it died or stop it with vpncp. A daemon a vpncp
-   * started (its environment carries the marker) for this interface in this namespace, and
-   * not by this driver, is stopped by PID; its TUN goes with it and a supervised one replaces it.
+   * started for this interface in this namespace whose starter is gone (the marker names it, and
+   * it is no longer the parent) is stopped by PID; its TUN goes with it and a supervised one
+   * replaces it. A running vpncp's daemon is never touched (`vpncp plan` runs this driver too).
    */
   async #stopStrayDaemon(name: string): Promise<boolean> {
     if (this.#managed.get(name)?.daemon || this.#implementation === "kernel") return false;
@@ -380,7 +389,8 @@ export class WireGuardToolsDriver implements WireGuardPort {
       const pid = Number(entry);
       try {
         const environ = (await readFile(`/proc/${pid}/environ`, "latin1")).split("\0");
-        if (!environ.includes(`${STRAY_MARKER}=${name}`) || (await readlink(`/proc/${pid}/ns/net`)) !== ours) continue;
+        const starter = environ.find((e) => e.startsWith(`${STRAY_MARKER}=${name}:`))?.slice(`${STRAY_MARKER}=${name}:`.length);
+        if (!starter || Number(starter) === (await parentPid(pid)) || (await readlink(`/proc/${pid}/ns/net`)) !== ours) continue;
         if (!(await readFile(`/proc/${pid}/cmdline`, "latin1")).split("\0")[0]?.endsWith("wireguard-go")) continue;
       } catch {
         continue; // exited meanwhile, or not readable
@@ -478,7 +488,7 @@ export class WireGuardToolsDriver implements WireGuardPort {
   async #spawnDaemon(name: string): Promise<Daemon> {
     const output: string[] = [];
     const handle = this.#runner.spawn(this.#wireguardGo, [name], {
-      env: { WG_PROCESS_FOREGROUND: "1", LOG_LEVEL: "error", [STRAY_MARKER]: name },
+      env: { WG_PROCESS_FOREGROUND: "1", LOG_LEVEL: "error", [STRAY_MARKER]: `${name}:${process.pid}` },
       onOutput: (line) => {
         // The "kernel has first class support" banner is drawn with box characters.
         if (line.trim() === "" || /^[┌│└├]/.test(line)) return;

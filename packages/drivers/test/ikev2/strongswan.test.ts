@@ -438,7 +438,7 @@ describe("StrongSwanDriver against a fake charon", () => {
     expect((await driver.info()).state).toBe("stopped");
     await driver.apply({ connections: [CONNECTION], users: [ALICE] });
     expect(spawned.map((s) => [s.file, s.env])).toEqual([
-      ["/usr/sbin/charon-systemd", { STRONGSWAN_CONF: join(stateDir, "strongswan.conf") }],
+      ["/usr/sbin/charon-systemd", { STRONGSWAN_CONF: join(stateDir, "strongswan.conf"), VPNCP_CHARON: String(process.pid) }],
     ]);
     expect(statSync(join(stateDir, "strongswan.conf")).mode & 0o777).toBe(0o600);
     expect(driver.daemonPid).toBe(10_000);

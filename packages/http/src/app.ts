@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { type Logger, silentLogger, TYPES, type Vpncp } from "@vpncp/core";
 import { getCookie, getRequestIP, H3, type H3Event } from "h3";
-import { AuthFailureLimiter, type AuthFailureOptions } from "./auth-failures.js";
+import { type AccessCheck, AuthFailureLimiter, type AuthFailureOptions } from "./auth-failures.js";
 import { parseTrustedProxies, resolveClientAddress, type TrustProxySetting } from "./client-address.js";
 import { errorResponse, toErrorResponse } from "./envelope.js";
 import { createMetrics, metricsRoute } from "./metrics.js";
@@ -23,8 +23,8 @@ export interface HttpAppOptions {
   readonly trustProxy?: TrustProxySetting;
   /** How rejected access hashes are slowed down and logged per address. */
   readonly authFailures?: AuthFailureOptions | undefined;
-  /** Extra routes added before the fallbacks. */
-  readonly extend?: ((app: H3, vpncp: Vpncp) => void) | undefined;
+  /** Extra routes added before the fallbacks; `access` is the API's own hash check, for routes outside /api. */
+  readonly extend?: ((app: H3, vpncp: Vpncp, access: AccessCheck) => void) | undefined;
   /** Serve /metrics (default true); guarded by an access hash or, when set, this bearer token. */
   readonly metrics?: boolean | undefined;
   readonly metricsToken?: string | undefined;
@@ -82,25 +82,27 @@ export function createHttpApp(vpncp: Vpncp, options: HttpAppOptions = {}): H3 {
     },
   });
 
+  const access: AccessCheck = (event) => {
+    const path = event.url.pathname;
+    const address = resolveClientAddress(getRequestIP(event) ?? "", event.req.headers.get("x-forwarded-for"), trustedProxies);
+    const presented = getCookie(event, "access_hash");
+    const token = path === "/metrics" && options.metricsToken ? event.req.headers.get("authorization") : null;
+    return failures.check(
+      address,
+      path,
+      Boolean(presented) || Boolean(token),
+      async () =>
+        (token !== null && options.metricsToken !== undefined && bearerMatches(event, options.metricsToken)) ||
+        (await vpncp.accessHashes.verify(presented, address)),
+    );
+  };
+
   app.use(async (event) => {
     (event.context as { started?: number }).started = performance.now();
     const path = event.url.pathname;
     if (PUBLIC.some((re) => re.test(path))) return;
     if (!path.startsWith("/api/") && path !== "/metrics") return;
-    const address = resolveClientAddress(getRequestIP(event) ?? "", event.req.headers.get("x-forwarded-for"), trustedProxies);
-    const presented = getCookie(event, "access_hash");
-    const token = path === "/metrics" && options.metricsToken ? event.req.headers.get("authorization") : null;
-    // a hash or token is a guess until checked: a source that guessed wrong waits its turn (nothing presented guesses nothing)
-    const guess = Boolean(presented) || Boolean(token);
-    if (guess && !(await failures.admit(address))) return errorResponse("NOT_AUTHORIZED");
-    const ok =
-      (token !== null && options.metricsToken !== undefined && bearerMatches(event, options.metricsToken)) ||
-      (await vpncp.accessHashes.verify(presented, address));
-    if (!ok) {
-      if (guess) failures.failed(address, path);
-      return errorResponse("NOT_AUTHORIZED");
-    }
-    failures.succeeded(address);
+    if (!(await access(event))) return errorResponse("NOT_AUTHORIZED");
   });
 
   const routes = new Map<string, Set<string>>();
@@ -120,7 +122,7 @@ export function createHttpApp(vpncp: Vpncp, options: HttpAppOptions = {}): H3 {
   otlRoutes(app, vpncp);
   app.get("/api/v1/openapi.json", () => openApiDocument());
   if (options.metrics !== false) metricsRoute(app, createMetrics(vpncp).registry);
-  options.extend?.(app, vpncp);
+  options.extend?.(app, vpncp, access);
 
   app.on = original;
   for (const [route, methods] of routes) {

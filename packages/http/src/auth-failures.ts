@@ -1,4 +1,11 @@
 import { formatAddress, type Logger, normalizeClientIp, parseAddress } from "@vpncp/core";
+import type { H3Event } from "h3";
+
+/**
+ * Whether a request may in, its access hash checked through the app's AuthFailureLimiter: the one
+ * check every guarded route goes through (the API, /metrics, plugins' routes).
+ */
+export type AccessCheck = (event: H3Event) => Promise<boolean>;
 
 export interface AuthFailureOptions {
   /** Failures answered at once before the delay starts growing (default 3). */
@@ -90,6 +97,21 @@ export class AuthFailureLimiter {
       entry.waiting -= 1;
     }
     return true;
+  }
+
+  /**
+   * Checks a secret `client` presented, in its turn: a hash or token is a guess until checked, so
+   * a source that guessed wrong waits first; a wrong one counts and is logged, a right one clears
+   * the source. Nothing presented guesses nothing: refused if `verify` says so, never counted.
+   */
+  async check(client: string, path: string, presented: boolean, verify: () => boolean | Promise<boolean>): Promise<boolean> {
+    if (presented && !(await this.admit(client))) return false;
+    if (await verify()) {
+      this.succeeded(client);
+      return true;
+    }
+    if (presented) this.failed(client, path);
+    return false;
   }
 
   /** Records a rejected hash from `client` (logged once per source per window). */

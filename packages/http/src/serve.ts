@@ -77,7 +77,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     metricsToken: options.metricsToken,
     // with plugins, /metrics is the metrics plugin's (when loaded)
     metrics: plugins ? false : undefined,
-    extend: plugins ? (target, instance) => plugins.extend(target, instance) : undefined,
+    extend: plugins ? (target, instance, access) => plugins.extend(target, instance, access) : undefined,
   });
   let listener: Listener;
   try {

@@ -1,10 +1,9 @@
 import { resolve } from "node:path";
 import { type DomainEventHandler, type DomainEventType, EVENT_BUS, type Logger, type Vpncp } from "@vpncp/core";
 import type { CommandDef } from "citty";
-import { getCookie, type H3 } from "h3";
+import type { H3 } from "h3";
 import { ContainerModule } from "inversify";
-import { clientAddress } from "../app.js";
-import type { TrustProxySetting } from "../client-address.js";
+import type { AccessCheck } from "../auth-failures.js";
 import { ConfigError, describeIssue } from "../config/error.js";
 import { errorResponse } from "../envelope.js";
 import {
@@ -46,8 +45,8 @@ export interface PluginHost {
   // biome-ignore lint/suspicious/noExplicitAny: citty commands of any arguments
   readonly commands: Readonly<Record<string, CommandDef<any>>>;
   has(name: string): boolean;
-  /** Mounts the plugins' routes on the HTTP app (HttpAppOptions.extend). */
-  extend(app: H3, vpncp: Vpncp): void;
+  /** Mounts the plugins' routes on the HTTP app (HttpAppOptions.extend), guarded by the app's own check. */
+  extend(app: H3, vpncp: Vpncp, access: AccessCheck): void;
   start(vpncp: Vpncp): Promise<void>;
   close(): Promise<void>;
 }
@@ -172,8 +171,8 @@ export async function setupPlugins(uses: readonly PluginUse[], host: PluginHostO
     modules,
     commands,
     has: (name) => loaded.some((p) => p.name === name),
-    extend(app, vpncp) {
-      for (const set of routeSets) set.register(pluginRouter(app, vpncp, set.prefix, set.auth, host.settings.trustProxy), vpncp);
+    extend(app, vpncp, access) {
+      for (const set of routeSets) set.register(pluginRouter(app, set.prefix, set.auth === "none" ? null : access), vpncp);
     },
     async start(vpncp) {
       for (const hook of startHooks) await hook(vpncp);
@@ -188,13 +187,13 @@ export async function setupPlugins(uses: readonly PluginUse[], host: PluginHostO
   };
 }
 
-function pluginRouter(app: H3, vpncp: Vpncp, prefix: string, auth: "access-hash" | "none", trustProxy: TrustProxySetting): PluginRouter {
+/** `access`: the app's check (rejected hashes slowed down and logged like the API's), null for auth "none". */
+function pluginRouter(app: H3, prefix: string, access: AccessCheck | null): PluginRouter {
   const guard = (handler: PluginRouteHandler): PluginRouteHandler =>
-    auth === "none"
+    access === null
       ? handler
       : async (event) => {
-          const ok = await vpncp.accessHashes.verify(getCookie(event, "access_hash"), clientAddress(event, trustProxy));
-          if (!ok) return errorResponse("NOT_AUTHORIZED");
+          if (!(await access(event))) return errorResponse("NOT_AUTHORIZED");
           return handler(event);
         };
   const full = (route: string) => {

@@ -39,6 +39,8 @@ export type Change =
   | { readonly type: "ikev2" }
   /** The IKEv2 daemon was restarted and made its tunnel device anew: shape it again. */
   | { readonly type: "tunnel" }
+  /** The WireGuard driver made this interface anew (its daemon restarted) with its peers: shape it again. */
+  | { readonly type: "interface"; readonly name: string }
   | { readonly type: "reload" };
 
 interface Waiter {
@@ -116,6 +118,11 @@ export class Reconciler {
     this.#logger = options.logger ?? silentLogger;
     ikev2.onTunnelRecreated(() => {
       this.submit({ type: "tunnel" }).catch(() => {});
+    });
+    // the firewall matches interfaces by name (iifname/oifname), so only the shaping went with the old device
+    wg.onInterfaceRecreated((name) => {
+      this.#logger.warn("a WireGuard interface was made anew; shaping it again", { interface: name });
+      this.submit({ type: "interface", name }).catch(() => {});
     });
   }
 
@@ -251,6 +258,8 @@ export class Reconciler {
     const tunnelWhole = servers.size > 0 || ikev2Changed || changes.some((c) => c.type === "tunnel") || tunnel !== this.#shapedTunnel;
 
     const fullyApplied = new Set<string>();
+    /** Interfaces whose shaping is applied whole from storage in this batch: no class changes of their own. */
+    const reshaped = new Set<string>();
     const work: Promise<unknown>[] = [];
 
     // servers: re-apply each changed server whole (rare, and the tools make it cheap)
@@ -259,6 +268,14 @@ export class Reconciler {
       work.push(this.#applyServer(before, after));
     }
     const serversChanged = servers.size > 0;
+    const recreated = new Set(changes.flatMap((c) => (c.type === "interface" ? [c.name] : [])));
+    const reshape = this.#inventory.servers().filter((s) => recreated.has(s.interfaceName) && !fullyApplied.has(s.interfaceName));
+    if (reshape.length > 0) {
+      for (const server of reshape) reshaped.add(server.interfaceName);
+      work.push(
+        this.#shaper.applyInterfaces(reshape.map((server) => shaperInterfaceSpec(server, this.#inventory.accountsOf(server.name)))),
+      );
+    }
     if (serversChanged) work.push(this.#replaceFirewall());
     if (serversChanged || ikev2Changed) work.push(this.#ikev2.apply(this.#ikev2State()).then(() => this.#applyTunnel()));
     else if (tunnelWhole) work.push(this.#applyTunnel());
@@ -309,8 +326,8 @@ export class Reconciler {
           bClass.mark === aClass.mark &&
           bClass.ipv4 === aClass.ipv4 &&
           bClass.ipv6 === aClass.ipv6;
-        if (bClass && bIface && !onlyRate && !fullyApplied.has(bIface)) classes.entry(bIface).remove.push(bClass);
-        if (aClass && aIface && !fullyApplied.has(aIface)) classes.entry(aIface).upsert.push(aClass);
+        if (bClass && bIface && !onlyRate && !fullyApplied.has(bIface) && !reshaped.has(bIface)) classes.entry(bIface).remove.push(bClass);
+        if (aClass && aIface && !fullyApplied.has(aIface) && !reshaped.has(aIface)) classes.entry(aIface).upsert.push(aClass);
       }
 
       // the same classes on the IKEv2 tunnel, for accounts of servers with IKEv2 on

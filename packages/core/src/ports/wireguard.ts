@@ -71,6 +71,12 @@ export interface WireGuardPort {
   updatePeers(name: string, change: WgPeerChange): Promise<void>;
   /** `wg show <if> dump`, or null when the interface does not exist. */
   dump(name: string): Promise<WgInterfaceState | null>;
+  /**
+   * Calls `listener` with the interface's name whenever the driver made the interface anew by
+   * itself (its supervised wireguard-go died and was started again) and applied its peers again:
+   * the new device has none of the qdiscs the old one had. Never for applyInterface's own creations.
+   */
+  onInterfaceRecreated(listener: (name: string) => void): void;
   /** Stops what the driver started (daemons); interfaces of the kernel stay. */
   dispose(): Promise<void>;
 }

@@ -151,6 +151,7 @@ export class FakeWireGuardDriver implements WireGuardPort {
   readonly driverName = DRIVER_NAME;
   readonly #implementation: string;
   readonly #interfaces = new Map<string, InterfaceRecord>();
+  readonly #recreatedListeners: ((name: string) => void)[] = [];
 
   constructor(options: FakeWireGuardOptions = {}) {
     this.#implementation = options.implementation ?? "fake";
@@ -239,7 +240,28 @@ export class FakeWireGuardDriver implements WireGuardPort {
     };
   }
 
+  onInterfaceRecreated(listener: (name: string) => void): void {
+    this.#recreatedListeners.push(listener);
+  }
+
   async dispose(): Promise<void> {}
+
+  /**
+   * The interface's daemon dies and its supervisor starts it again with the same configuration
+   * and peers (sessions and counters gone, as with a new wireguard-go), then the listeners hear
+   * of it. Throws for an interface that does not exist.
+   */
+  simulateRestart(name: string): void {
+    const record = this.#interfaces.get(name);
+    if (!record) fail(`no interface ${name}`);
+    for (const peer of record.peers.values()) {
+      peer.endpoint = null;
+      peer.latestHandshake = 0;
+      peer.rxBytes = 0;
+      peer.txBytes = 0;
+    }
+    for (const listener of this.#recreatedListeners) listener(name);
+  }
 }
 
 function checkPeer(peer: WgPeerSpec): WgPeerSpec {

@@ -236,6 +236,7 @@ export class WireGuardToolsDriver implements WireGuardPort {
   readonly #managed = new Map<string, Managed>();
   /** One queue per interface: applies, peer changes, removals and restarts never interleave. */
   readonly #queues = new Map<string, Promise<void>>();
+  readonly #recreatedListeners: ((name: string) => void)[] = [];
   #disposed = false;
 
   constructor(options: WireGuardToolsOptions) {
@@ -350,6 +351,10 @@ export class WireGuardToolsDriver implements WireGuardPort {
       if (wg.exitCode !== 0) throw new CommandError("wg", ["show", name, "dump"], wg.exitCode, wg.stderr);
       return parseWgDump(name, wg.stdout);
     });
+  }
+
+  onInterfaceRecreated(listener: (name: string) => void): void {
+    this.#recreatedListeners.push(listener);
   }
 
   async dispose(): Promise<void> {
@@ -583,6 +588,16 @@ export class WireGuardToolsDriver implements WireGuardPort {
       if (managed.daemon === daemon) managed.daemon = null;
       await daemon.handle.stop();
       throw error;
+    }
+    // the new TUN has none of the old one's qdiscs: whoever shaped it does it again
+    for (const listener of this.#recreatedListeners) {
+      try {
+        listener(name);
+      } catch (error) {
+        this.#logger?.warn(
+          `[${DRIVER_NAME}] a listener of ${name}'s restart failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
     }
   }
 

@@ -4,7 +4,7 @@
  */
 import { createPrivateKey, createPublicKey, randomBytes } from "node:crypto";
 import type { WgInterfaceSpec, WgInterfaceState, WgPeerSpec, WgPeerState, WireGuardPort } from "@vpncp/core";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 
 export interface WireGuardContractHost {
   readonly driver: WireGuardPort;
@@ -15,6 +15,12 @@ export interface WireGuardContractHost {
    * "sessions survive" checks still run, on peers that never had traffic.
    */
   readonly simulateTraffic?: (iface: string, publicKey: string) => Promise<void>;
+  /**
+   * Makes the interface's daemon die (wireguard-go killed by PID) so that the driver starts it
+   * again by itself; false when the driver has no daemon (kernel WireGuard). Optional: without
+   * it only "not for the driver's own applies" is checked.
+   */
+  readonly killDaemon?: (iface: string) => Promise<boolean>;
   cleanup(): Promise<void>;
 }
 
@@ -344,6 +350,29 @@ export function testWireGuardDriver(options: WireGuardContractOptions): void {
       await driver.applyInterface(specOf(name), []);
       await expect(driver.updatePeers(name, { upsert: [{ publicKey: "not-a-key", allowedIps: [] }], remove: [] })).rejects.toThrow();
       await expect(driver.applyInterface(specOf(name), [{ publicKey: "not-a-key", allowedIps: [] }])).rejects.toThrow();
+    });
+
+    test("onInterfaceRecreated: never for applies, peer changes or removals; after a daemon restart, once, with its peers back", async () => {
+      const { driver, interfaceName, killDaemon } = host();
+      const name = interfaceName();
+      const other = interfaceName();
+      const heard: string[] = [];
+      driver.onInterfaceRecreated((iface) => heard.push(iface));
+      await driver.applyInterface(specOf(name), [alicePeer]);
+      await driver.applyInterface(specOf(other, { listenPort: 51822, addresses: ["10.0.106.1/24"] }), [carolPeer]);
+      await driver.updatePeers(name, { upsert: [bobPeer], remove: [] });
+      await driver.applyInterface(specOf(name), [alicePeer, bobPeer]);
+      await driver.removeInterface(other);
+      expect(heard).toEqual([]);
+
+      if (!(await killDaemon?.(name))) return;
+      // bounded: a first restart is immediate, wireguard-go opens its socket within a second here
+      await vi.waitFor(() => expect(heard).toEqual([name]), { timeout: 15_000, interval: 50 });
+      // heard once the peers are back, so the listener can rely on the interface as applied
+      const peers = (await driver.dump(name))?.peers.map((p) => p.publicKey).sort();
+      expect(peers).toEqual([alice.publicKey, bob.publicKey].sort());
+      await driver.removeInterface(name);
+      expect(heard).toEqual([name]);
     });
 
     test("info names the tools in use", async () => {

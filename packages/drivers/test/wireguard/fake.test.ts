@@ -21,6 +21,10 @@ testWireGuardDriver({
           endpoint: "192.0.2.2:38446",
         });
       },
+      async killDaemon(iface) {
+        driver.simulateRestart(iface);
+        return true;
+      },
       cleanup: () => driver.dispose(),
     };
   },

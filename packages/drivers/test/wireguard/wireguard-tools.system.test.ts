@@ -25,6 +25,12 @@ testWireGuardDriver({
     return {
       driver,
       interfaceName: () => uniqueName("wt"),
+      async killDaemon(iface) {
+        const pid = driver.daemonPid(iface);
+        if (pid === null) return false;
+        process.kill(pid, "SIGKILL");
+        return true;
+      },
       async cleanup() {
         try {
           await driver.dispose();

@@ -3,8 +3,9 @@
  * one-time link keys never appear in the JSON logs of a whole create/edit/config/OTL/
  * delete run (with refused requests and a failing driver among them), nor in any error
  * envelope; and the data directory — created by `vpncp serve` itself under umask 022 — is
- * 0700 with no file readable by group or others. Process arguments with the system drivers
- * are sampled in test/e2e/crash.system.test.ts.
+ * 0700, and no file in it that group or others could read holds a secret (records are 0600;
+ * the pid file may be 0644). Process arguments with the system drivers: secrets.system.test.ts
+ * (every command recorded) and test/e2e/crash.system.test.ts (/proc sampled).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -199,7 +200,7 @@ describe("the data directory `vpncp serve` makes under umask 022 is private", ()
     rmSync(parent, { recursive: true, force: true });
   });
 
-  test("0700 directories, no file readable by group or others, none of the secrets in a readable file", async () => {
+  test("0700 directories, and no secret in any file group or others could read", async () => {
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("VPNCP_")) env[k] = v;
     Object.assign(env, { VPNCP_ACCESS_HASH: hash, VPNCP_DATA_DIR: dataDir, VPNCP_PORT: "0" });

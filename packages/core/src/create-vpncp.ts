@@ -50,7 +50,7 @@ export interface Vpncp {
   readonly statistics: StatisticsService;
   readonly views: AccountViews;
   readonly storage: Storage;
-  /** Domain events (account.created, reconcile.failed, …), published once a change is stored and applied. */
+  /** Domain events (account.created, reconcile.failed, …), published once a change is stored and its apply settled (applied, or kept for the retry). */
   readonly events: EventBus;
   /** Re-applies everything from storage to the system. */
   reload(): Promise<void>;

@@ -433,6 +433,25 @@ describe("the system drivers refuse hostile values themselves (a second line beh
       "iptables account update",
       (r, v) => new IptablesFirewall({ runner: r }).updateAccounts({ upsert: [{ ...account, ipv6: v }], remove: [] }),
     ],
+    // numbers that arrive as text (a bug upstream) are refused too
+    ["nft mark", (r, v) => new NftablesFirewall({ runner: r }).apply({ servers: [server], accounts: [{ ...account, mark: v as never }] })],
+    [
+      "iptables mark",
+      (r, v) => new IptablesFirewall({ runner: r }).apply({ servers: [server], accounts: [{ ...account, mark: v as never }] }),
+    ],
+    [
+      "tc rate",
+      (r, v) => new TcShaper({ runner: r }).updateAccounts("wg7", { upsert: [{ ...shaped, downloadMbit: v as never }], remove: [] }),
+    ],
+    ["tc mark", (r, v) => new TcShaper({ runner: r }).updateAccounts("wg7", { upsert: [{ ...shaped, mark: v as never }], remove: [] })],
+    [
+      "wg listen port",
+      (r, v) =>
+        new WireGuardToolsDriver({ runner: r }).applyInterface(
+          { name: "wg7", privateKey: key.privateKey, listenPort: v as never, addresses: [] },
+          [],
+        ),
+    ],
     ["tc interface", (r, v) => new TcShaper({ runner: r }).applyInterfaces([{ interface: v, subnets: ["10.98.0.0/24"], accounts: [] }])],
     ["tc subnet", (r, v) => new TcShaper({ runner: r }).applyInterfaces([{ interface: "wg7", subnets: [v], accounts: [] }])],
     ["tc account address", (r, v) => new TcShaper({ runner: r }).updateAccounts("wg7", { upsert: [{ ...shaped, ipv4: v }], remove: [] })],

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -12,6 +12,15 @@ const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../../..");
 const BIN = join(ROOT, "packages/http/bin/vpncp.js");
 const HASH_LINE = /^ {4}([0-9a-f]{80})$/m;
+const AUDIT_PLUGIN = join(ROOT, "examples/plugins/audit-log/index.ts");
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+
+/** The names under COMMANDS in citty's help, colours stripped. */
+function helpCommands(help: string): string[] {
+  const text = help.replace(ANSI, "");
+  const section = text.slice(text.indexOf("COMMANDS"), text.lastIndexOf("Use "));
+  return [...section.matchAll(/^ +([a-z][a-z0-9-]*) {2,}/gm)].map((m) => m[1]!);
+}
 const LISTENING = /^vpncp: listening on (\S+) /m;
 
 /** The environment without any VPNCP_* variable of the machine running the tests. */
@@ -95,9 +104,13 @@ async function serve(args: string[], options: { env?: Record<string, string>; cw
   };
 }
 
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string; code: number }> {
+async function cli(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = ROOT,
+): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(env) });
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd, env: cleanEnv(env) });
     return { stdout, stderr, code: 0 };
   } catch (error) {
     const e = error as { stdout: string; stderr: string; code: number };
@@ -389,6 +402,38 @@ describe("help", () => {
     for (const sub of ["create", "list", "delete"]) expect(hash.stdout).toMatch(new RegExp(`\\b${sub}\\b`));
     const create = await cli(["hash", "create", "--help"]);
     expect(create.stdout).toContain("--ip");
+  });
+
+  test("vpncp --help lists the configured plugins' commands; a configuration that does not load leaves them out, said on stderr", async () => {
+    const dir = await dataDir();
+    await writeFile(
+      join(dir, "vpncp.config.json"),
+      JSON.stringify({ plugins: [{ module: AUDIT_PLUGIN, options: { file: "audit.jsonl" } }] }),
+    );
+    await writeFile(join(dir, "broken.json"), JSON.stringify({ plugins: ["./plugins/none.js"] }));
+    const plain = await cli(["--help"]);
+    expect([plain.code, plain.stderr]).toEqual([0, ""]);
+    const builtIn = helpCommands(plain.stdout);
+    expect(builtIn).toEqual(expect.arrayContaining(["serve", "hash", "account", "plan", "doctor", "export", "import"]));
+    expect(builtIn).not.toContain("audit-log");
+
+    // the configuration file of the working directory, or VPNCP_CONFIG, as `vpncp serve` finds it
+    const inDir = await cli(["--help"], {}, dir);
+    expect([inDir.code, inDir.stderr]).toEqual([0, ""]);
+    expect(helpCommands(inDir.stdout)).toEqual([...builtIn, "audit-log"]);
+    expect(inDir.stdout.replace(ANSI, "")).toMatch(/^ +audit-log +Print the last entries of the audit log/m);
+    const named = await cli(["--help"], { VPNCP_CONFIG: join(dir, "vpncp.config.json") });
+    expect(helpCommands(named.stdout)).toEqual([...builtIn, "audit-log"]);
+
+    const broken = await cli(["--help"], { VPNCP_CONFIG: "broken.json" }, dir);
+    expect(broken.code).toBe(0);
+    expect(helpCommands(broken.stdout)).toEqual(builtIn);
+    expect(broken.stderr).toBe(
+      `vpncp: plugin commands left out: broken.json: "plugins[0]": module "./plugins/none.js" was not found (${join(dir, "plugins/none.js")} does not exist)\n`,
+    );
+    // a built-in command's help never reads the configuration
+    const serveHelp = await cli(["serve", "--help"], { VPNCP_CONFIG: "broken.json" }, dir);
+    expect([serveHelp.code, serveHelp.stderr]).toEqual([0, ""]);
   });
 
   test("vpncp serve --help mentions every option and every environment variable the CLI reads", async () => {

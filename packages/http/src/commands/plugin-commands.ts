@@ -1,23 +1,26 @@
-import type { CommandDef } from "citty";
+import type { ArgsDef, CommandDef } from "citty";
 import { jsonLogger } from "../logger.js";
 import { prepareServe, reportStartFailure, type ServeSettingKey } from "./serve.js";
 
 /**
  * The CLI with the commands of the configured plugins (`ctx.command(…)`) next to the built-in
- * ones. The configuration is read only when the first argument is not a built-in command, so
- * `vpncp serve` or `vpncp hash …` never depend on a plugin loading.
+ * ones, from the configuration file `vpncp serve` reads when it has no --config flag (VPNCP_CONFIG,
+ * else ./vpncp.config.{json,ts,js}). It is read only when the first argument is not a built-in
+ * command, so `vpncp serve` or `vpncp hash …` never depend on a plugin loading. With no command
+ * (`vpncp --help`) the plugin commands are listed too; a configuration that does not load then
+ * leaves them out, said on stderr, and the built-in commands' help still shows.
  */
-export function withPluginCommands(
-  main: CommandDef,
+export function withPluginCommands<A extends ArgsDef>(
+  main: CommandDef<A>,
   envNames: Readonly<Record<ServeSettingKey, string>>,
   argv: readonly string[] = process.argv.slice(2),
-): CommandDef {
+): CommandDef<A> {
+  const first = argv.find((arg) => !arg.startsWith("-"));
   // biome-ignore lint/suspicious/noExplicitAny: citty commands of any arguments
   let resolved: Promise<Record<string, any>> | null = null;
   const subCommands = async () => {
     const builtIn = (typeof main.subCommands === "function" ? await main.subCommands() : await main.subCommands) ?? {};
-    const first = argv[0];
-    if (first === undefined || first.startsWith("-") || first in builtIn) return builtIn;
+    if (first !== undefined && first in builtIn) return builtIn;
     resolved ??= (async () => {
       try {
         const prepared = await prepareServe(
@@ -32,6 +35,11 @@ export function withPluginCommands(
         );
         return { ...builtIn, ...prepared.plugins.commands };
       } catch (error) {
+        if (first === undefined) {
+          const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+          process.stderr.write(`vpncp: plugin commands left out: ${message}\n`);
+          return builtIn;
+        }
         reportStartFailure(error);
         process.exit(1);
       }

@@ -94,7 +94,8 @@ const CONTENT_PREFIXES = [SERVER_PREFIX, ACCOUNT_PREFIX, KEYS.ikev2, KEYS.otlLin
 const DATE_RE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 const MONTH_RE = /^\d{4}-(0[1-9]|1[0-2])$/;
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
-const PASSWORD_RE = /^[!#-[\]-~]{1,128}$/;
+// as validation.ts: printable ASCII without space, quotes (" and ') and backslash
+const PASSWORD_RE = /^[!#-&(-[\]-~]{1,128}$/;
 const INTERFACE_RE = /^wg\d{1,13}$/;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HEX80_RE = /^[0-9a-f]{80}$/;

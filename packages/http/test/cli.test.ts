@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { configSchema, envNameOf } from "../src/config/index.js";
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../../..");
@@ -462,6 +463,86 @@ describe("help", () => {
     const variables = [...new Set([...source.matchAll(/"(VPNCP_[A-Z_]+)"/g)].map((m) => m[1]!))];
     expect(variables.length).toBeGreaterThan(10);
     for (const variable of variables) expect(help.stdout, variable).toContain(variable);
+  });
+});
+
+describe("the README", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  /** The text under a heading, up to the next heading of level 2 or 3. */
+  const section = (heading: string): string => {
+    const at = readme.indexOf(`\n${heading}\n`);
+    expect(at, heading).toBeGreaterThan(-1);
+    const rest = readme.slice(at + heading.length + 2);
+    const next = rest.search(/^#{2,3} /m);
+    return next === -1 ? rest : rest.slice(0, next);
+  };
+  /** The cells of a Markdown table's rows that start with code (`\|` inside a cell is not a separator). */
+  const rows = (text: string): string[][] =>
+    text
+      .split("\n")
+      .filter((line) => line.startsWith("| `"))
+      .map((line) =>
+        line
+          .split(/(?<!\\)\|/)
+          .slice(1, -1)
+          .map((cell) => cell.trim()),
+      );
+
+  test("the options table lists every flag of `vpncp serve --help`, with its environment variable and its configuration-file key", async () => {
+    const help = (await cli(["serve", "--help"])).stdout.replace(ANSI, "");
+    const helpFlags = [...help.matchAll(/--([a-z][a-z-]*)=</g)].map((m) => m[1]!);
+    expect(helpFlags.length).toBeGreaterThan(10);
+    const table = rows(section("### Options of `vpncp serve`")).map(([flag = "", env = "", key = ""]) => ({
+      flag: /^`--([a-z-]+)/.exec(flag)?.[1] ?? flag,
+      env: /^`(VPNCP_[A-Z_]+)`$/.exec(env)?.[1] ?? env,
+      key: key === "—" ? null : (/^`([A-Za-z]+)`$/.exec(key)?.[1] ?? key),
+    }));
+    expect(table.map((row) => row.flag)).toEqual(helpFlags);
+    const schemaKeys = Object.keys(configSchema.shape);
+    for (const { flag, env, key } of table) {
+      const camel = flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+      // the variable the help names for the flag is the one vpncp reads, and the README's
+      expect(
+        help.split("\n").find((line) => line.includes(`--${flag}=`)),
+        flag,
+      ).toContain(`(env ${env}`);
+      expect(env, flag).toBe(envNameOf(camel));
+      if (flag === "config") expect(key).toBeNull();
+      else {
+        expect(key, flag).toBe(camel);
+        expect(schemaKeys, flag).toContain(camel);
+      }
+    }
+    // the file's keys that are no serve flag are explained in the file's own section
+    const others = schemaKeys.filter((name) => !table.some((row) => row.key === name));
+    expect(others.sort()).toEqual(["$schema", "plugins", "url"]);
+    const fileSection = section("### The configuration file");
+    for (const name of others) expect(fileSection, name).toContain(`\`${name}\``);
+  });
+
+  test("every command of `vpncp --help` is in its command table, a configured plugin's too", async () => {
+    const dir = await dataDir();
+    await writeFile(
+      join(dir, "vpncp.config.json"),
+      JSON.stringify({ plugins: [{ module: AUDIT_PLUGIN, options: { file: "audit.jsonl" } }] }),
+    );
+    const commands = helpCommands((await cli(["--help"], {}, dir)).stdout);
+    expect(commands).toContain("audit-log");
+    const table = rows(section("### Every `vpncp` command"));
+    const named = table.flatMap(([cell = ""]) => [...cell.matchAll(/`vpncp ([a-z][a-z-]*)`/g)].map((m) => m[1]!));
+    expect(named.sort()).toEqual(commands.filter((name) => name !== "audit-log").sort());
+    expect(table.some((row) => row.join(" ").includes("`vpncp audit-log`"))).toBe(true);
+  });
+
+  test("its two setup lines run what it says: npm install builds the CLI, npm start serves, npm test lints, typechecks and runs vitest", () => {
+    const setup = section("## Setup: two commands");
+    expect(setup).toContain("npm install && npm start");
+    expect(setup).toContain("npm install && npm test");
+    const { scripts } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    expect(scripts.prepare).toBe("npm run build");
+    expect(scripts.build).toMatch(/^tsc -b /);
+    expect(scripts.start).toBe("node packages/http/bin/vpncp.js serve");
+    expect(scripts.test).toBe("npm run lint && npm run typecheck && vitest run");
   });
 });
 

@@ -111,6 +111,13 @@ class FakeVici {
       case "unload-conn":
         this.conns.splice(this.conns.indexOf(String(message.name)), 1);
         return { success: "yes" };
+      // charon lists the secrets it holds (get-shared): a whole apply checks them against its memory
+      case "load-shared":
+        if (!this.shared.includes(String(message.id))) this.shared.push(String(message.id));
+        return { success: "yes" };
+      case "unload-shared":
+        if (this.shared.includes(String(message.id))) this.shared.splice(this.shared.indexOf(String(message.id)), 1);
+        return { success: "yes" };
       case "load-pool": {
         const name = Object.keys(message)[0]!;
         if (this.refusePoolOnce.delete(name)) return { success: "no", errmsg: `pool '${name}' has online leases, unable to replace` };
@@ -341,13 +348,15 @@ describe("StrongSwanDriver against a fake charon", () => {
     expect(readFileSync(join(state, "private/wg105.pem"), "utf8")).toBe(KEY);
   });
 
-  test("the same state again sends nothing; a password change sends only that secret and rewrites only that file", async () => {
+  test("the same state again loads nothing; a password change sends only that secret and rewrites only that file", async () => {
     const { vici, driver } = await external();
     await driver.apply({ connections: [CONNECTION], users: [ALICE, BOB] });
     const aliceFile = readFileSync(join(dir, "state/users/alice.conf"), "utf8");
     vici.requests.length = 0;
     await driver.apply({ connections: [CONNECTION], users: [ALICE, BOB] });
-    expect(vici.commands()).toEqual([]);
+    // a whole apply only asks charon what it still holds (doctor --fix relies on it), and loads nothing
+    expect(vici.commands()).toEqual(["get-conns", "get-shared"]);
+    vici.requests.length = 0;
     await driver.updateUsers({ upsert: [{ ...BOB, password: "n3w#pw" }], remove: [] });
     expect(vici.commands()).toEqual(["load-shared eap-bob@wg105"]);
     expect(readFileSync(join(dir, "state/users/bob.conf"), "utf8")).toContain('secret = "n3w#pw"');

@@ -179,7 +179,7 @@ describe.skipIf(Boolean(skip))("vpncp plan and vpncp doctor against the system d
 
     expect(await statusOf(server, (status) => status.startsWith("Error (drift"))).toMatch(/^Error \(drift: 4 differences: /);
 
-    const fixed = await vpncp(["doctor", ...where, "--fix", "--url", server.url, "--access-hash", server.hash]);
+    const fixed = await vpncp(["doctor", ...where, "--fix", "--url", server.url, "--hash", server.hash]);
     expect(fixed.code).toBe(0);
     expect(fixed.stdout).toContain(`found: ${expected[0]}`);
     expect(fixed.stdout).toContain(`reloaded by the vpncp at ${server.url}`);

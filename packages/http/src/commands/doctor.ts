@@ -50,7 +50,7 @@ export function checkSystem(settings: SystemSettings): Promise<Drift[]> {
 /** Applies the stored state: through the running vpncp when it can be reached, else here. */
 async function fixSystem(settings: SystemSettings): Promise<string> {
   if (settings.url) {
-    if (!settings.accessHash) throw new Error("--fix through a running vpncp needs its access hash (--access-hash or VPNCP_ACCESS_HASH)");
+    if (!settings.accessHash) throw new Error("--fix through a running vpncp needs its access hash (--hash or VPNCP_ACCESS_HASH)");
     await new VpncpClient({ baseUrl: settings.url, accessHash: settings.accessHash, timeoutMs: 300_000 }).systemReload();
     return `reloaded by the vpncp at ${settings.url}`;
   }
@@ -71,7 +71,8 @@ export const doctorCommand = defineCommand({
     ...systemArgs,
     fix: { type: "boolean", description: "Apply the plan (a reload) and check again" },
     url: { type: "string", description: "URL of the running vpncp that --fix asks to reload (env VPNCP_URL; config url)" },
-    "access-hash": { type: "string", description: "Its access hash (env VPNCP_ACCESS_HASH; config accessHash)" },
+    // the same flag as the operator commands (`vpncp account … --hash`)
+    hash: { type: "string", alias: ["access-hash"], description: "Its access hash (env VPNCP_ACCESS_HASH; config accessHash)" },
   },
   async run({ args }) {
     const settings = await resolveSystemSettings(args);

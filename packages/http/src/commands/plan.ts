@@ -73,7 +73,7 @@ export interface SystemSettings {
 type SystemArgs = { [K in keyof typeof systemArgs]?: unknown };
 
 /** Flag > environment > configuration file > default, as `vpncp serve` resolves them. */
-export async function resolveSystemSettings(args: SystemArgs & { url?: unknown; "access-hash"?: unknown }): Promise<SystemSettings> {
+export async function resolveSystemSettings(args: SystemArgs & { url?: unknown; hash?: unknown }): Promise<SystemSettings> {
   const configPath = resolveSetting(args.config, "VPNCP_CONFIG", undefined);
   const { config } = await loadConfig({ configPath });
   const setting = (flag: unknown, key: keyof typeof config, fallback?: string) =>
@@ -89,7 +89,7 @@ export async function resolveSystemSettings(args: SystemArgs & { url?: unknown; 
     stateDir: resolve(setting(args["state-dir"], "stateDir", `${dataDir}/run`)!),
     wanInterface: setting(args["wan-interface"], "wanInterface"),
     url: setting(args.url, "url"),
-    accessHash: setting(args["access-hash"], "accessHash"),
+    accessHash: setting(args.hash, "accessHash"),
   };
 }
 

@@ -181,6 +181,16 @@ describe("vpncp serve", () => {
     expect(await status(running.url, hash)).toBe(200);
     expect(await status(running.url, randomBytes(40).toString("hex"))).toBe(401);
     expect(await running.stop()).toBe(0);
+    // a flag is readable by every local user: the operator is told, without the hash itself
+    const output = `${running.stdout()}${running.stderr()}`;
+    expect(output).toContain("readable by every local user");
+    expect(output).toContain('"setting":"--access-hash"');
+    expect(output).not.toContain(hash);
+
+    const fromEnv = await serve(["--port", String(await freePort()), "--data-dir", dir], { env: { VPNCP_ACCESS_HASH: hash } });
+    expect(await status(fromEnv.url, hash)).toBe(200);
+    expect(await fromEnv.stop()).toBe(0);
+    expect(`${fromEnv.stdout()}${fromEnv.stderr()}`).not.toContain("readable by every local user");
   });
 
   test("--public-url, --account-limit and --host are used", async () => {

@@ -123,6 +123,17 @@ export async function prepareServe(args: ServeArgs, options: PrepareServeOptions
     url: file.url,
   };
 
+  for (const key of ["accessHash", "metricsToken"] as const) {
+    const given = pick(key);
+    if (given.source.startsWith("--"))
+      logger.warn(
+        "a secret on the command line is readable by every local user (/proc/PID/cmdline): prefer its environment variable or the configuration file",
+        {
+          setting: given.source,
+        },
+      );
+  }
+
   // the drivers chosen by `drivers`, then metrics, then the file's plugins in order (which may rebind ports)
   const builtins = builtinPlugins();
   const configured = await resolvePluginEntries(file.plugins ?? [], { file: shown, dir: loaded.path ? dirname(loaded.path) : cwd });

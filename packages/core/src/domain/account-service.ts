@@ -47,6 +47,7 @@ export class AccountService {
   readonly #options: VpncpOptions;
   readonly #clock: Clock;
   readonly #events: EventBus | undefined;
+  readonly #removeListeners: ((account: AccountRecord) => Promise<unknown>)[] = [];
 
   constructor(
     @inject(Inventory) inventory: Inventory,
@@ -62,6 +63,15 @@ export class AccountService {
     this.#options = options;
     this.#clock = clock;
     this.#events = events;
+  }
+
+  /**
+   * Runs `listener` for each deleted account, once it is out of storage and the inventory and still
+   * under the mutation lock: what belonged to it (traffic statistics, one-time links) goes before an
+   * account of the same name can be created, which must start from nothing.
+   */
+  onRemove(listener: (account: AccountRecord) => Promise<unknown>): void {
+    this.#removeListeners.push(listener);
   }
 
   /** The installation's account limit (`count_accounts_available`). */
@@ -206,6 +216,8 @@ export class AccountService {
     const before = await this.#lock.run(async () => {
       const account = this.get(name);
       await this.#inventory.deleteAccount(account.name);
+      // its statistics and one-time links go too, still under the lock (see onRemove)
+      await Promise.all(this.#removeListeners.map((listener) => listener(account)));
       return account;
     });
     await this.#submit([{ type: "account", before, after: null }], () =>

@@ -1,10 +1,11 @@
-import { inject, injectable } from "inversify";
+import { inject, injectable, optional } from "inversify";
 import type { Storage } from "unstorage";
 import { generateOtlKey } from "../crypto/secrets.js";
 import { type Clock, TYPES } from "../di/ids.js";
 import { VpncpError } from "../errors.js";
 import type { VpncpOptions } from "../model/options.js";
 import type { AccountRecord, ServerRecord } from "../model/records.js";
+import { AccountService } from "./account-service.js";
 import { Inventory } from "./inventory.js";
 import { MutationLock } from "./mutation-lock.js";
 import { checkBoolean, checkInteger, type InputValue, isGiven } from "./validation.js";
@@ -35,6 +36,8 @@ export interface OtlProtocolConfig {
 export interface OtlLink {
   readonly key: string;
   readonly account: string;
+  /** The account's uuid: a link never opens a later account that got the same name (older links lack it). */
+  readonly accountUuid?: string;
   readonly createdAt: string;
   readonly expiresAt: string;
 }
@@ -95,7 +98,10 @@ export class OtlService {
     @inject(MutationLock) lock: MutationLock,
     @inject(TYPES.Options) options: VpncpOptions,
     @inject(TYPES.Clock) clock: Clock,
+    @inject(AccountService) @optional() accounts?: AccountService,
   ) {
+    // an old link must never open a later account of the same name
+    accounts?.onRemove((account) => this.forget(account.name));
     this.#storage = storage;
     this.#inventory = inventory;
     this.#lock = lock;
@@ -150,17 +156,22 @@ export class OtlService {
 
   /** Creates a link for the account: `<public url>/otl/<80 hex>`. */
   async create(accountName: string, baseUrl?: string): Promise<{ url: string; link: OtlLink }> {
-    const account = this.#inventory.account(accountName);
-    if (!account) throw new VpncpError("ACCOUNT_NOT_FOUND");
     const { lifetime } = await this.config();
-    const now = this.#clock.now();
-    const link: OtlLink = {
-      key: generateOtlKey(),
-      account: account.name,
-      createdAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + Number(lifetime) * DAY_MS).toISOString(),
-    };
-    await this.#storage.setItem(`${LINK_PREFIX}:${link.key}`, link as never);
+    // under the lock: an account deleted meanwhile (its links forgotten) gets no new one
+    const link = await this.#lock.run(async () => {
+      const account = this.#inventory.account(accountName);
+      if (!account) throw new VpncpError("ACCOUNT_NOT_FOUND");
+      const now = this.#clock.now();
+      const link: OtlLink = {
+        key: generateOtlKey(),
+        account: account.name,
+        accountUuid: account.uuid,
+        createdAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + Number(lifetime) * DAY_MS).toISOString(),
+      };
+      await this.#storage.setItem(`${LINK_PREFIX}:${link.key}`, link as never);
+      return link;
+    });
     const base = (this.#options.publicUrl ?? baseUrl ?? "http://127.0.0.1:8098").replace(/\/+$/, "");
     return { url: `${base}/otl/${link.key}`, link };
   }
@@ -178,6 +189,17 @@ export class OtlService {
       else live.push(link);
     }
     return live.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  /**
+   * Removes every link of the account (its deletion). Account deletion calls it under the
+   * MutationLock, which keeps a link from being created for the account meanwhile.
+   */
+  async forget(accountName: string): Promise<void> {
+    const keys = await this.#storage.getKeys(LINK_PREFIX);
+    const items = await this.#storage.getItems(keys);
+    const doomed = items.map(({ value }) => value as OtlLink | null).filter((link) => link?.account === accountName);
+    await Promise.all(doomed.map((link) => this.#storage.removeItem(`${LINK_PREFIX}:${link?.key}`)));
   }
 
   /** Whether the link would show the configuration, without using it up (HEAD, previews). */
@@ -199,8 +221,11 @@ export class OtlService {
     const link = await this.#storage.getItem<OtlLink>(`${LINK_PREFIX}:${key}`);
     if (!link || typeof link !== "object" || Date.parse(link.expiresAt) <= this.#clock.now().getTime()) return null;
     const account = this.#inventory.account(link.account);
-    const server = account ? this.#inventory.server(account.wgName) : undefined;
-    return account && server ? { account, server } : null;
+    // a link left from a deleted account never opens a later one of the same name: the uuid, or for
+    // older links (no uuid) the link's age, tells them apart
+    if (!account || (link.accountUuid ? link.accountUuid !== account.uuid : link.createdAt < account.createdAt)) return null;
+    const server = this.#inventory.server(account.wgName);
+    return server ? { account, server } : null;
   }
 }
 

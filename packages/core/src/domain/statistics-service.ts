@@ -6,6 +6,7 @@ import { VpncpError } from "../errors.js";
 import { EVENT_BUS, type EventBus } from "../events/event-bus.js";
 import { type Logger, silentLogger, type VpncpOptions } from "../model/options.js";
 import type { FirewallPort } from "../ports/index.js";
+import { AccountService } from "./account-service.js";
 import { Inventory } from "./inventory.js";
 import { Reconciler } from "./reconciler.js";
 import { SystemService } from "./system-service.js";
@@ -78,6 +79,8 @@ export class StatisticsService extends EventEmitter<{ sample: [TrafficSample] }>
   #last: Record<string, [number, number]> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #sampling: Promise<TrafficSample> | null = null;
+  /** Samples and forgets take turns: a sample under way when an account is deleted books it before it is forgotten. */
+  #turns: Promise<unknown> = Promise.resolve();
   #unsubscribe: (() => void) | null = null;
   #lastSample: TrafficSample | null = null;
   /** Day records not yet moved into month records (today's and any past one), by date; null until read. */
@@ -93,9 +96,12 @@ export class StatisticsService extends EventEmitter<{ sample: [TrafficSample] }>
     @inject(TYPES.Clock) clock: Clock,
     @inject(Reconciler) reconciler: Reconciler,
     @inject(EVENT_BUS) @optional() events?: EventBus,
+    @inject(AccountService) @optional() accounts?: AccountService,
   ) {
     super();
     this.#events = events;
+    // a later account of the same name starts from zero
+    accounts?.onRemove((account) => this.forget(account.name));
     // a ruleset reload starts the counters from zero: book what they hold first
     reconciler.onBeforeFirewallReplace(() => this.sample());
     this.#storage = storage;
@@ -138,10 +144,16 @@ export class StatisticsService extends EventEmitter<{ sample: [TrafficSample] }>
 
   /** Reads the counters once and books the deltas; concurrent calls share one sample. */
   sample(): Promise<TrafficSample> {
-    this.#sampling ??= this.#sample().finally(() => {
+    this.#sampling ??= this.#inTurn(() => this.#sample()).finally(() => {
       this.#sampling = null;
     });
     return this.#sampling;
+  }
+
+  #inTurn<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.#turns.then(task);
+    this.#turns = result.catch(() => {});
+    return result;
   }
 
   async #sample(): Promise<TrafficSample> {
@@ -307,15 +319,28 @@ export class StatisticsService extends EventEmitter<{ sample: [TrafficSample] }>
     return out;
   }
 
-  /** Forgets an account's statistics (its deletion). */
-  async forget(account: string): Promise<void> {
-    const keys = await this.#storage.getKeys(MONTH_PREFIX);
-    await Promise.all(keys.filter((k) => k.endsWith(`:${account}`)).map((k) => this.#storage.removeItem(k)));
-    for (const [date, day] of await this.#openDays()) {
-      if (!(account in day)) continue;
-      delete day[account];
-      await this.#storage.setItem(`${DAY_PREFIX}:${date}`, day as never);
-    }
+  /**
+   * Forgets an account's statistics (its deletion), so that a later account of the same name starts
+   * from zero. Takes its turn after a sample under way (which may still book the account); call it
+   * once the account is out of the inventory, so no later sample books it again.
+   */
+  forget(account: string): Promise<void> {
+    return this.#inTurn(async () => {
+      const keys = await this.#storage.getKeys(MONTH_PREFIX);
+      await Promise.all(keys.filter((k) => k.endsWith(`:${account}`)).map((k) => this.#storage.removeItem(k)));
+      for (const [date, day] of await this.#openDays()) {
+        if (!(account in day)) continue;
+        delete day[account];
+        await this.#storage.setItem(`${DAY_PREFIX}:${date}`, day as never);
+      }
+      // its last counter readings too (keyed "<name>:<mark>")
+      const last = await this.#lastCounters();
+      const stale = Object.keys(last).filter((key) => key.slice(0, key.lastIndexOf(":")) === account);
+      if (stale.length > 0) {
+        for (const key of stale) delete last[key];
+        await this.#storage.setItem(LAST_KEY, last as never);
+      }
+    });
   }
 }
 

@@ -10,12 +10,13 @@ import { Ikev2Service } from "./domain/ikev2-service.js";
 import { Ikev2Settings } from "./domain/ikev2-settings.js";
 import { Inventory } from "./domain/inventory.js";
 import { OtlService } from "./domain/otl-service.js";
-import { Reconciler } from "./domain/reconciler.js";
+import { PortFailure, Reconciler } from "./domain/reconciler.js";
 import { ServerService } from "./domain/server-service.js";
 import { StatisticsService } from "./domain/statistics-service.js";
 import { SystemService } from "./domain/system-service.js";
+import { VpncpError } from "./errors.js";
 import { EVENT_BUS, type EventBus } from "./events/event-bus.js";
-import type { VpncpOptions } from "./model/options.js";
+import { silentLogger, type VpncpOptions } from "./model/options.js";
 import type { FirewallPort, Ikev2Port, ShaperPort, WireGuardPort } from "./ports/index.js";
 import { createVpncpStorage, type StorageConfig } from "./storage/create-storage.js";
 
@@ -33,7 +34,11 @@ export interface CreateVpncpOptions extends VpncpOptions {
   /** An unstorage instance, or how to make one (default: crash-safe files in `.vpncp/`). */
   readonly storage?: Storage | StorageConfig | undefined;
   readonly clock?: Clock | undefined;
-  /** Apply the stored state to the system at start (default true). */
+  /**
+   * Apply the stored state to the system at start (default true). When a tool or daemon fails
+   * there, vpncp still starts, degraded: `system.status()` says `Error (…)`, the reconciler
+   * retries with a growing delay, and a reload repairs. Storage that cannot be read still throws.
+   */
   readonly reload?: boolean | undefined;
   /** Sample traffic on the configured frequency (default false; the CLI turns it on). */
   readonly collectStatistics?: boolean | undefined;
@@ -96,9 +101,33 @@ export async function createVpncp(options: CreateVpncpOptions): Promise<Vpncp> {
   const reconciler = get<Reconciler>(Reconciler);
   // created before the first reload, so it books what the kernel counted before this start
   const statistics = get<StatisticsService>(StatisticsService);
-  if (options.reload !== false) await reconciler.reload();
-  if (options.collectStatistics) statistics.start();
   const storage = container.get(TYPES.Storage);
+  const ports = () => [
+    container.get(TYPES.WireGuard),
+    container.get(TYPES.Firewall),
+    container.get(TYPES.Shaper),
+    container.get(TYPES.Ikev2),
+  ];
+  if (options.reload !== false) {
+    try {
+      await reconciler.reload();
+    } catch (error) {
+      if (!(error instanceof VpncpError && error.cause instanceof PortFailure)) {
+        // not the system's fault (storage, a bug): nothing to retry; stop what started
+        await reconciler.close();
+        await Promise.allSettled(ports().map((port) => port.dispose()));
+        if (!isStorage(options.storage)) await storage.dispose();
+        // the reconciler's "saved but not applied yet" would mislead here: what failed, as it failed
+        throw error instanceof VpncpError && error.cause !== undefined ? error.cause : error;
+      }
+      // a production panel comes up degraded rather than not at all: the API answers, the status
+      // says why, and the reconciler's retry (or a reload) applies the stored state once it can
+      (options.logger ?? silentLogger).error("the stored state could not be applied at start; serving degraded", {
+        error: reconciler.status,
+      });
+    }
+  }
+  if (options.collectStatistics) statistics.start();
   return {
     container,
     accounts: get(AccountService),
@@ -117,13 +146,7 @@ export async function createVpncp(options: CreateVpncpOptions): Promise<Vpncp> {
       await reconciler.close();
       // subscribers of the last changes finish (bounded) before the drivers and storage go
       await container.get(EVENT_BUS).close();
-      const ports = [
-        container.get(TYPES.WireGuard),
-        container.get(TYPES.Firewall),
-        container.get(TYPES.Shaper),
-        container.get(TYPES.Ikev2),
-      ];
-      await Promise.allSettled(ports.map((port) => port.dispose()));
+      await Promise.allSettled(ports().map((port) => port.dispose()));
       await storage.dispose();
     },
   };

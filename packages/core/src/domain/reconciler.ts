@@ -475,12 +475,24 @@ function reasonOf(error: unknown): string {
   return line.length > MAX_REASON ? `${line.slice(0, MAX_REASON - 1)}…` : line;
 }
 
+/**
+ * A port operation failed (a tool exited non-zero, a daemon is gone): the system's fault, which the
+ * retry may repair, unlike storage that cannot be read. Says which port and operation failed.
+ */
+export class PortFailure extends Error {
+  readonly port: string;
+  readonly operation: string;
+  constructor(port: string, operation: string, error: unknown) {
+    super(`${port} ${operation}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    this.name = "PortFailure";
+    this.port = port;
+    this.operation = operation;
+  }
+}
+
 /** A port whose failures say which port and operation failed ("firewall updateAccounts: …"). */
 function labelFailures<P extends object>(port: P, label: string): P {
-  const wrap = (operation: string, error: unknown): Error => {
-    const message = error instanceof Error ? error.message : String(error);
-    return new Error(`${label} ${operation}: ${message}`, { cause: error });
-  };
+  const wrap = (operation: string, error: unknown): Error => new PortFailure(label, operation, error);
   return new Proxy(port, {
     get(target, property) {
       // the target as receiver: drivers keep their state in #private fields, which a proxy cannot reach

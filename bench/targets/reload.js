@@ -140,7 +140,17 @@ export async function reloadTarget(ctx) {
         ? ""
         : "vpncp's extra time is per server, not per account (see the 1,000-account runs: same processes, fixed overhead): a reconciling start checks each link, waits for each daemon and sets addresses with separate processes, each `ip netns exec` paying a namespace switch",
   });
-  report.verdict({ target: "2 reload 10,000 accounts, absolute", figures: ms(v10), threshold: "≤ 10 s", pass: v10 <= 10_000 });
+  const tc10 = mid.raw.map((r) => r.stages.tcTimes?.system).filter((t) => t !== undefined);
+  report.verdict({
+    target: "2 reload 10,000 accounts, absolute",
+    figures: ms(v10),
+    threshold: "≤ 10 s",
+    pass: v10 <= 10_000,
+    why:
+      v10 <= 10_000
+        ? ""
+        : `the raw tools alone took ${ms(r10)} for the same state (their tc batch ${ms(median(tc10))} in the kernel): the machine's load, not vpncp's share (ratio above)`,
+  });
   const p1 = processTotal(small.vpncp[0].counts);
   const p10 = processTotal(mid.vpncp[0].counts);
   report.verdict({

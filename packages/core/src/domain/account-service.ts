@@ -6,7 +6,7 @@ import { type Clock, TYPES } from "../di/ids.js";
 import { type ErrorCode, VpncpError } from "../errors.js";
 import { accountSnapshot } from "../events/domain-events.js";
 import { EVENT_BUS, type EventBus } from "../events/event-bus.js";
-import type { VpncpOptions } from "../model/options.js";
+import { silentLogger, type VpncpOptions } from "../model/options.js";
 import type { AccountRecord, ServerRecord } from "../model/records.js";
 import { normalizeAddress, parseAddress, parseCidr } from "../net/ip.js";
 import { Inventory } from "./inventory.js";
@@ -216,8 +216,17 @@ export class AccountService {
     const before = await this.#lock.run(async () => {
       const account = this.get(name);
       await this.#inventory.deleteAccount(account.name);
-      // its statistics and one-time links go too, still under the lock (see onRemove)
-      await Promise.all(this.#removeListeners.map((listener) => listener(account)));
+      // its statistics and one-time links go too, still under the lock (see onRemove); a failure there
+      // must not keep the deletion from reaching the system
+      const forgotten = await Promise.allSettled(this.#removeListeners.map((listener) => listener(account)));
+      for (const result of forgotten) {
+        if (result.status === "rejected") {
+          (this.#options.logger ?? silentLogger).error("forgetting a deleted account's data failed", {
+            account: account.name,
+            error: String(result.reason),
+          });
+        }
+      }
       return account;
     });
     await this.#submit([{ type: "account", before, after: null }], () =>

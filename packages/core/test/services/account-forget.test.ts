@@ -75,6 +75,28 @@ describe("account deletion forgets", () => {
     expect(await trafficOf(vpncp, "alice")).toBe(4400);
   }, 10_000);
 
+  test("when forgetting fails (storage), the deletion still reaches the system, and the failure is logged", async () => {
+    const storage = createStorage();
+    const errors: { message: string; fields?: Record<string, unknown> }[] = [];
+    const logger = { info() {}, warn() {}, error: (message: string, fields?: Record<string, unknown>) => errors.push({ message, fields }) };
+    const drivers = createFakeDrivers();
+    const vpncp = await createVpncp({ drivers, storage, clock, logger, defaultExternalIp: "203.0.113.10", timezone: "UTC" });
+    open.push(vpncp);
+    const server = await vpncp.servers.create({ name: "srv", address: "10.0.105.1/24" });
+    await vpncp.accounts.create({ wgName: "srv", name: "alice" });
+    const getKeys = storage.getKeys.bind(storage);
+    storage.getKeys = (async (base?: string, opts?: unknown) => {
+      if (base?.startsWith("otl:links")) throw new Error("EIO: i/o error");
+      return getKeys(base, opts as never);
+    }) as typeof storage.getKeys;
+
+    await vpncp.accounts.remove("alice");
+    expect(drivers.wireguard.interfaces().get(server.interfaceName)?.peers.size).toBe(0);
+    expect(errors).toEqual([
+      { message: "forgetting a deleted account's data failed", fields: { account: "alice", error: "Error: EIO: i/o error" } },
+    ]);
+  });
+
   test("a link without the account's uuid (an earlier vpncp's) opens only an account older than the link", async () => {
     const { vpncp, storage } = await start();
     const link = (key: string, createdAt: string) => ({

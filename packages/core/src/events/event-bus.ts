@@ -10,7 +10,7 @@ export const EVENT_BUS = Symbol.for("@vpncp/core/EventBus") as ServiceIdentifier
 export type DomainEventHandler<K extends DomainEventType = DomainEventType> = (event: DomainEvent<K>) => void | Promise<void>;
 
 /**
- * Typed domain events, published by the services once a change is stored and applied.
+ * Typed domain events, published by the services once a change is stored (durable); a change kept after its apply failed is published too, after reconcile.failed.
  * Subscribers run on a later turn of the event loop, never inside the change: one that throws,
  * rejects or hangs is logged and neither fails nor delays the change or the other subscribers.
  */

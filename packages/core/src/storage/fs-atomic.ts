@@ -20,6 +20,15 @@ function notFound(error: unknown): boolean {
   return code === "ENOENT" || code === "ENOTDIR";
 }
 
+async function syncDirectory(path: string): Promise<void> {
+  const handle = await fsp.open(path, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * unstorage's fs driver writes files in place, so a crash mid-write leaves a
  * torn record. This one writes a temporary file in the same directory tree,
@@ -59,6 +68,8 @@ export const fsAtomicDriver = defineDriver((options: FsAtomicOptions) => {
       await fsp.rm(tmp, { force: true });
       throw error;
     }
+    // the rename lives in the directory: without this a power loss (unlike a kill) may undo an acknowledged write
+    await syncDirectory(dirname(target));
   };
 
   const read = async (key: string, encoding?: "utf8"): Promise<string | Buffer | null> => {
@@ -122,11 +133,14 @@ export const fsAtomicDriver = defineDriver((options: FsAtomicOptions) => {
     async removeItem(key) {
       // one unlink: fs.rm adds an lstat and its rimraf path (3× the time of a removal, and one more
       // metadata call to wait behind the journal when other processes fsync)
+      const path = pathOf(key);
       try {
-        await fsp.unlink(pathOf(key));
+        await fsp.unlink(path);
       } catch (error) {
-        if (!notFound(error)) throw error;
+        if (notFound(error)) return;
+        throw error;
       }
+      await syncDirectory(dirname(path));
     },
     async getKeys(prefix) {
       // list only below the prefix: the data directory also holds statistics and links

@@ -19,6 +19,7 @@ import { generateKeyPair } from "@vpncp/core";
 import { FakeCommandRunner, WireGuardToolsDriver } from "@vpncp/drivers";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createNamespace, realToolsUnavailable, type TestNamespace } from "../../packages/drivers/test/netns.js";
+import { mulberry32 } from "../../packages/http/test/support/prng.js";
 import { freePort, ROOT, uniqueWgInterface } from "./lab.js";
 
 const skip =
@@ -28,17 +29,6 @@ const JITI = join(ROOT, "node_modules/jiti/lib/jiti-cli.mjs");
 const CLI = join(ROOT, "packages/http/src/cli.ts");
 const SEED = 88_001;
 const KILLS = 3;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type ApiAccount = Record<string, string>;
 
@@ -229,7 +219,7 @@ describe.skipIf(Boolean(skip))("crash safety with the system drivers: SIGKILLed 
   });
 
   test(`${KILLS} SIGKILLs during creates and edits (seed ${SEED}): acknowledged changes kept, kernel equals the API after each restart`, async () => {
-    const random = prng(SEED);
+    const random = mulberry32(SEED);
     vpncp = await start();
     const server = await vpncp.api("POST", "/api/v1/wireguard", { name: "crash", interface_name: iface, address: "10.81.0.1/24" });
     expect(server.error).toBe("");

@@ -1,6 +1,7 @@
 import { connect } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { appRoutes, type Harness, seedPages, snapshot, startHarness, TRANSPORTS, type TransportKind } from "./harness.js";
+import { mulberry32 } from "./support/prng.js";
 
 const ENVELOPE_KEYS = ["error", "msg", "status"];
 
@@ -198,18 +199,6 @@ describe.each(TRANSPORTS)("bad requests get an envelope with a 4xx, never a 500 
   });
 });
 
-/** A tiny seeded PRNG: the same seed gives the same fuzz run (the seed is in the test name). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const FIELDS = [
   "wg_name",
   "allowed_IPs",
@@ -329,7 +318,7 @@ describe("fuzz: random methods, paths and bodies (in-process)", () => {
 
   const seed = 20221110;
   test(`400 requests, seed ${seed}: every answer is < 500; API answers are envelopes without stack traces`, async () => {
-    const random = prng(seed);
+    const random = mulberry32(seed);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
     const routes = appRoutes(h.app).map((r) => r.route);
     const methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"];

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { AccountRecord, ServerRecord } from "@vpncp/core";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
+import { mulberry32 } from "../support/prng.js";
 import { type DriverState, expectedDriverState, readDataDir } from "./state.js";
 
 const ROOT = resolve(import.meta.dirname, "../../../..");
@@ -20,17 +21,6 @@ const JITI = join(ROOT, "node_modules/jiti/lib/jiti-cli.mjs");
 const HASH = "d1e5".repeat(20);
 const SEED = 2_026_1123;
 const ROUNDS = 4;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Child {
   readonly process: ChildProcess;
@@ -116,7 +106,7 @@ describe("crash safety with the fake drivers: SIGKILL during a stream of changes
   });
 
   test(`${ROUNDS} kills at random points (seed ${SEED}): acknowledged changes survive, records parse, drivers equal storage`, async () => {
-    const random = prng(SEED);
+    const random = mulberry32(SEED);
     const known = new Map<string, Known>();
     let counter = 0;
 

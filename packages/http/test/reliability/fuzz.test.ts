@@ -10,23 +10,12 @@ import { ERRORS } from "@vpncp/core";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { openApiDocument } from "../../src/openapi.js";
 import { appRoutes, type Harness, seedPages, startHarness } from "../harness.js";
+import { mulberry32 } from "../support/prng.js";
 import { fakeDriverState } from "./state.js";
 
 const DOCUMENTED = new Set<string>(Object.values(ERRORS).map((e) => e.message));
 const ENVELOPE_KEYS = ["error", "msg", "status"];
 const SEED = 20_260_808;
-
-/** A tiny seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Names with shell, nft, config and path metacharacters; unicode; too long. None is a valid name. */
 const HOSTILE_NAMES = [
@@ -411,7 +400,7 @@ describe("fuzz: 10,000+ malformed requests over every route (in-process)", () =>
   });
 
   test(`targeted: each bad field value gets its documented sentence and changes nothing (seed ${SEED})`, async () => {
-    const random = prng(SEED);
+    const random = mulberry32(SEED);
     const cases = targetedCases();
     const mismatches: string[] = [];
     const before = await state();
@@ -530,7 +519,7 @@ describe("fuzz: 10,000+ malformed requests over every route (in-process)", () =>
   });
 
   test(`random methods, routes, fields and bodies (seed ${SEED}); refusals change nothing`, async () => {
-    const random = prng(SEED + 1);
+    const random = mulberry32(SEED + 1);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
     const routes = appRoutes(h.app).map((r) => r.route);
     const fields = [

@@ -1,0 +1,15 @@
+/**
+ * A tiny seeded PRNG (mulberry32) for the seeded fuzz and crash tests: the same seed gives the
+ * same run, so a failure that names its seed replays. No package in the workspace offers one, and
+ * the tests' recorded seeds depend on this exact sequence: do not swap the algorithm.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

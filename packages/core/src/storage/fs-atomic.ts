@@ -29,6 +29,42 @@ async function syncDirectory(path: string): Promise<void> {
   }
 }
 
+export interface WriteFileAtomicallyOptions {
+  /** Mode of the new file (default 0600: records and snapshots hold keys and passwords). */
+  readonly mode?: number;
+  /** Where the temporary file goes (default: beside `path`); it must be on the same file system. */
+  readonly tmpDir?: string;
+}
+
+/**
+ * Writes `data` to `path` whole or not at all: a temporary file, fsynced, renamed over `path`,
+ * then the directory fsynced. A reader, or the next start after a kill -9 or a power loss, sees
+ * the old or the new content, never a torn one. The temporary file is created exclusively, so
+ * nothing already at its name (a symlink planted in a shared directory) is written through.
+ */
+export async function writeFileAtomically(
+  path: string,
+  data: string | Uint8Array,
+  options: WriteFileAtomicallyOptions = {},
+): Promise<void> {
+  const tmp = join(options.tmpDir ?? dirname(path), `.${randomBytes(8).toString("hex")}.tmp`);
+  const handle = await fsp.open(tmp, "wx", options.mode ?? 0o600);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fsp.rename(tmp, path);
+  } catch (error) {
+    await fsp.rm(tmp, { force: true });
+    throw error;
+  }
+  // the rename lives in the directory: without this a power loss (unlike a kill) may undo an acknowledged write
+  await syncDirectory(dirname(path));
+}
+
 /**
  * unstorage's fs driver writes files in place, so a crash mid-write leaves a
  * torn record. This one writes a temporary file in the same directory tree,
@@ -54,22 +90,7 @@ export const fsAtomicDriver = defineDriver((options: FsAtomicOptions) => {
     const target = pathOf(key);
     await fsp.mkdir(dirname(target), { recursive: true, mode: 0o700 });
     await fsp.mkdir(tmpDir, { recursive: true, mode: 0o700 });
-    const tmp = join(tmpDir, `${randomBytes(8).toString("hex")}.tmp`);
-    const handle = await fsp.open(tmp, "w", mode);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await fsp.rename(tmp, target);
-    } catch (error) {
-      await fsp.rm(tmp, { force: true });
-      throw error;
-    }
-    // the rename lives in the directory: without this a power loss (unlike a kill) may undo an acknowledged write
-    await syncDirectory(dirname(target));
+    await writeFileAtomically(target, data, { mode, tmpDir });
   };
 
   const read = async (key: string, encoding?: "utf8"): Promise<string | Buffer | null> => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { createStorage } from "unstorage";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { fsAtomicDriver } from "../../src/storage/fs-atomic.js";
+import { fsAtomicDriver, writeFileAtomically } from "../../src/storage/fs-atomic.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 let dir: string;
@@ -82,5 +82,21 @@ for (let n = 0; ; n++) {
       await rm(driverFile, { force: true });
       await rm(childFile, { force: true });
     }
+  });
+});
+
+describe("writeFileAtomically (records, and `vpncp export --out`)", () => {
+  test("replaces a file whole with a private one and leaves no temporary file; a failed write leaves the old file", async () => {
+    const base = await mkdtemp(join(dir, "write-"));
+    const target = join(base, "snapshot.json");
+    await writeFile(target, "old", { mode: 0o644 });
+    await writeFileAtomically(target, "new");
+    expect(await readFile(target, "utf8")).toBe("new");
+    expect(((await stat(target)).mode & 0o777).toString(8)).toBe("600");
+    expect(await readdir(base)).toEqual(["snapshot.json"]);
+    // a directory in the way: the rename fails, the temporary file goes
+    await expect(writeFileAtomically(base, "x", { tmpDir: base })).rejects.toThrow();
+    expect(await readdir(base)).toEqual(["snapshot.json"]);
+    expect(await readFile(target, "utf8")).toBe("new");
   });
 });

@@ -1,8 +1,15 @@
-import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
-import { createVpncpStorage, exportSnapshot, importSnapshot, parseSnapshot, parseStorageSpec, serializeSnapshot } from "@vpncp/core";
+import { mkdir, readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import {
+  createVpncpStorage,
+  exportSnapshot,
+  importSnapshot,
+  parseSnapshot,
+  parseStorageSpec,
+  serializeSnapshot,
+  writeFileAtomically,
+} from "@vpncp/core";
 import { defineCommand } from "citty";
 import cliProgress from "cli-progress";
 import type { Storage } from "unstorage";
@@ -57,24 +64,6 @@ async function openStorage(
   return { storage: await createVpncpStorage({ driver: "fs", options: { base: dataDir } }), where: dataDir, unlock };
 }
 
-/** Writes the file whole or not at all, readable by its owner only: it holds private keys. */
-async function writePrivateFile(path: string, text: string): Promise<void> {
-  const tmp = join(dirname(path), `.${randomBytes(6).toString("hex")}.tmp`);
-  const handle = await open(tmp, "wx", 0o600);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
-}
-
 export const exportCommand = defineCommand({
   meta: {
     name: "export",
@@ -94,7 +83,8 @@ export const exportCommand = defineCommand({
       if (typeof args.out === "string" && args.out !== "") {
         const out = resolve(args.out);
         if (!existsSync(dirname(out))) throw new UsageError(`--out: no directory ${dirname(out)}`);
-        await writePrivateFile(out, text);
+        // whole or not at all, readable by its owner only: it holds private keys
+        await writeFileAtomically(out, text, { mode: 0o600 });
         process.stderr.write(`vpncp: exported ${summary} from ${opened.where} to ${out} (mode 0600: it holds private keys)\n`);
       } else {
         process.stdout.write(text);

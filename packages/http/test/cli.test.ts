@@ -1,17 +1,14 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { configSchema, envNameOf } from "../src/config/index.js";
+import { buildPackages, type CliResult, cleanEnv, freePort, killChildren, ROOT, runCli, type Serving, startServe } from "./support/cli.js";
 
-const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, "../../..");
-const BIN = join(ROOT, "packages/http/bin/vpncp.js");
 const HASH_LINE = /^ {4}([0-9a-f]{80})$/m;
 const AUDIT_PLUGIN = join(ROOT, "examples/plugins/audit-log/index.ts");
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
@@ -22,23 +19,6 @@ function helpCommands(help: string): string[] {
   const section = text.slice(text.indexOf("COMMANDS"), text.lastIndexOf("Use "));
   return [...section.matchAll(/^ +([a-z][a-z0-9-]*) {2,}/gm)].map((m) => m[1]!);
 }
-const LISTENING = /^vpncp: listening on (\S+) /m;
-
-/** The environment without any VPNCP_* variable of the machine running the tests. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("VPNCP_")) env[key] = value;
-  return { ...env, ...extra };
-}
-
-/** A port nothing listens on right now (the CLI refuses port 0). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 async function portIsFree(port: number): Promise<boolean> {
   const server = createServer();
@@ -48,75 +28,15 @@ async function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-interface Running {
-  readonly child: ChildProcess;
-  readonly url: string;
-  stdout(): string;
-  stderr(): string;
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number | null>;
-}
-
 const children = new Set<ChildProcess>();
 
 /** Starts `vpncp serve` and waits for its "listening on" line. */
-async function serve(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, "serve", ...args], {
-    cwd: options.cwd ?? ROOT,
-    env: cleanEnv(options.env),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d) => {
-    stdout += d;
-  });
-  child.stderr!.on("data", (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`vpncp serve did not start:\n${stdout}\n${stderr}`)), 30_000);
-    const check = () => {
-      const match = LISTENING.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolveUrl(match[1]!);
-      }
-    };
-    child.stdout!.on("data", check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`vpncp serve exited with ${code}:\n${stdout}\n${stderr}`));
-    });
-  });
-  return {
-    child,
-    url,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    async stop() {
-      child.kill("SIGTERM");
-      const code = await exited;
-      children.delete(child);
-      return code;
-    },
-  };
+function serve(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<Serving> {
+  return startServe(args, { cwd: options.cwd ?? ROOT, env: cleanEnv(options.env), children });
 }
 
-async function cli(
-  args: string[],
-  env: Record<string, string> = {},
-  cwd = ROOT,
-): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd, env: cleanEnv(env) });
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
+function cli(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<CliResult> {
+  return runCli(args, { cwd, env });
 }
 
 async function status(url: string, hash: string | null, path = "/api/v1/system/status"): Promise<number> {
@@ -133,16 +53,12 @@ async function dataDir(): Promise<string> {
 }
 
 beforeAll(async () => {
-  // the CLI runs from dist/: build every package as `npm run build` does
-  await run("npm", ["run", "build"], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }).catch((error: { stdout?: string; stderr?: string }) => {
-    throw new Error(`npm run build failed:\n${error.stdout ?? ""}\n${error.stderr ?? ""}`);
-  });
+  await buildPackages();
   expect(existsSync(join(ROOT, "packages/http/dist/cli.js"))).toBe(true);
 }, 300_000);
 
 afterEach(() => {
-  for (const child of children) if (child.exitCode === null && child.pid) process.kill(child.pid, "SIGKILL");
-  children.clear();
+  killChildren(children);
 });
 
 afterAll(async () => {

@@ -1,20 +1,15 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
+import { join } from "node:path";
 import { qrErrorCorrectionLevelFor } from "@vpncp/core";
 import QRCode from "qrcode";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { VpncpClient } from "../../src/client/index.js";
+import { buildPackages, type CliResult, cleanEnv, freePort, killChildren, runCli, type Serving, startServe } from "../support/cli.js";
 
-const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, "../../../..");
-const BIN = join(ROOT, "packages/http/bin/vpncp.js");
 const HASH = "0123456789abcdef".repeat(5);
-const LISTENING = /^vpncp: listening on (\S+) /m;
 
 const dirs: string[] = [];
 async function tempDir(prefix = "vpncp-op-"): Promise<string> {
@@ -23,40 +18,9 @@ async function tempDir(prefix = "vpncp-op-"): Promise<string> {
   return dir;
 }
 
-/** The environment without any VPNCP_* variable of the machine running the tests. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("VPNCP_")) env[key] = value;
-  return { ...env, ...extra };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
-interface Result {
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly code: number;
-}
-
 /** Runs `vpncp …` as a user would, in `cwd` (a directory without a config file unless the test writes one). */
-async function cli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      cwd: options.cwd ?? cwdWithoutConfig,
-      env: cleanEnv(options.env),
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
+function cli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
+  return runCli(args, { cwd: options.cwd ?? cwdWithoutConfig, env: options.env });
 }
 
 /** The command succeeded; its stdout parsed as JSON. */
@@ -68,59 +32,25 @@ async function json<T = unknown>(args: string[], env?: Record<string, string>): 
 
 const children = new Set<ChildProcess>();
 
-/** `vpncp serve` on fake drivers with the test's access hash; resolves with its URL once it listens. */
-async function serve(dataDir: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+/** `vpncp serve` on fake drivers with the test's access hash; resolves once it listens. */
+async function serve(dataDir: string): Promise<Serving> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, "serve", "--port", String(port), "--data-dir", dataDir, "--access-hash", HASH], {
+  return startServe(["--port", String(port), "--data-dir", dataDir, "--access-hash", HASH], {
     cwd: cwdWithoutConfig,
     env: cleanEnv({ VPNCP_TIMEZONE: "UTC" }),
-    stdio: ["ignore", "pipe", "pipe"],
+    children,
   });
-  children.add(child);
-  let out = "";
-  child.stdout!.on("data", (d) => {
-    out += d;
-  });
-  let err = "";
-  child.stderr!.on("data", (d) => {
-    err += d;
-  });
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`vpncp serve did not start:\n${out}\n${err}`)), 30_000);
-    child.stdout!.on("data", () => {
-      const match = LISTENING.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolveUrl(match[1]!);
-      }
-    });
-    void exited.then(() => reject(new Error(`vpncp serve exited:\n${out}\n${err}`)));
-  });
-  return {
-    url,
-    pid: child.pid!,
-    async stop() {
-      child.kill("SIGTERM");
-      await exited;
-      children.delete(child);
-    },
-  };
 }
 
 let cwdWithoutConfig = "";
 
 beforeAll(async () => {
   cwdWithoutConfig = await tempDir("vpncp-op-cwd-");
-  // the CLI runs from dist/: build every package as `npm run build` does
-  await run("npm", ["run", "build"], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }).catch((error: { stdout?: string; stderr?: string }) => {
-    throw new Error(`npm run build failed:\n${error.stdout ?? ""}\n${error.stderr ?? ""}`);
-  });
+  await buildPackages();
 }, 300_000);
 
 afterEach(() => {
-  for (const child of children) if (child.exitCode === null && child.pid) process.kill(child.pid, "SIGKILL");
-  children.clear();
+  killChildren(children);
 });
 
 afterAll(async () => {
@@ -219,7 +149,7 @@ describe("operator commands against a running vpncp", () => {
     expect(unreachable.code).toBe(3);
     expect(unreachable.stderr).toContain(`Cannot reach vpncp at ${deadUrl}`);
     expect(held.code).toBe(2);
-    expect(held.stderr).toContain(`a running vpncp (pid ${server.pid}) holds ${dataDir}`);
+    expect(held.stderr).toContain(`a running vpncp (pid ${server.child.pid}) holds ${dataDir}`);
     expect(bothTargets.code).toBe(2);
     expect(await api.listWireguardServers()).toEqual({});
     await server.stop();

@@ -1,87 +1,38 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { buildPackages, cleanEnv, freePort, killChildren, ROOT, runCli, startServe } from "../support/cli.js";
 
-const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, "../../../..");
-const BIN = join(ROOT, "packages/http/bin/vpncp.js");
 const AUDIT_PLUGIN = join(ROOT, "examples/plugins/audit-log/index.ts");
-const LISTENING = /^vpncp: listening on http:\/\/127\.0\.0\.1:(\d+) /m;
-
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("VPNCP_")) env[key] = value;
-  return { ...env, ...extra };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 const children = new Set<ChildProcess>();
 let dir: string;
 
 /** `vpncp serve` until its "listening on" line; returns the port it listens on, then stops it. */
 async function servedPort(args: string[], env: Record<string, string>): Promise<number> {
-  const child = spawn(process.execPath, [BIN, "serve", ...args], { cwd: dir, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
-  children.add(child);
-  let output = "";
-  child.stdout!.on("data", (d) => {
-    output += d;
-  });
-  child.stderr!.on("data", (d) => {
-    output += d;
-  });
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const running = await startServe(args, { cwd: dir, env: cleanEnv(env), children });
   try {
-    const port = await new Promise<number>((resolvePort, reject) => {
-      const timer = setTimeout(() => reject(new Error(`vpncp serve did not start:\n${output}`)), 30_000);
-      child.stdout!.on("data", () => {
-        const match = LISTENING.exec(output);
-        if (match) {
-          clearTimeout(timer);
-          resolvePort(Number(match[1]));
-        }
-      });
-      void exited.then((code) => {
-        clearTimeout(timer);
-        reject(new Error(`vpncp serve exited with ${code}:\n${output}`));
-      });
-    });
-    return port;
+    const { hostname, port } = new URL(running.url);
+    expect(hostname).toBe("127.0.0.1");
+    return Number(port);
   } finally {
-    child.kill("SIGTERM");
-    await exited;
-    children.delete(child);
+    await running.stop();
   }
 }
 
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: dir, env: cleanEnv(env) });
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string; code: number }> {
+  return runCli(args, { cwd: dir, env });
 }
 
 beforeAll(async () => {
-  // the CLI runs from dist/: build as `npm run build` does (incremental: quick when up to date)
-  await run("npm", ["run", "build"], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+  await buildPackages();
   dir = await mkdtemp(join(tmpdir(), "vpncp-cli-config-"));
 }, 240_000);
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.pid) process.kill(child.pid, "SIGKILL");
+  killChildren(children);
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -10,6 +10,17 @@ export async function expectError(promise: Promise<unknown>, code: ErrorCode): P
   await expect(promise).rejects.toMatchObject({ code, message: ERRORS[code].message });
 }
 
+/** A clock the test moves (`set`), for statistics periods and link expiry. */
+export function testClock(start: string): Clock & { set(iso: string): void } {
+  let now = new Date(start);
+  return {
+    now: () => new Date(now),
+    set(iso: string) {
+      now = new Date(iso);
+    },
+  };
+}
+
 export interface Harness {
   readonly vpncp: Vpncp;
   readonly drivers: FakeDrivers;

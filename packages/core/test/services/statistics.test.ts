@@ -1,18 +1,7 @@
 import { afterEach, describe, expect, test } from "vitest";
 import { ERRORS } from "../../src/errors.js";
 import type { TrafficSample } from "../../src/index.js";
-import { type Harness, startHarness } from "./harness.js";
-
-/** A clock the test moves. */
-function testClock(start: string) {
-  let now = new Date(start);
-  return {
-    now: () => new Date(now),
-    set(iso: string) {
-      now = new Date(iso);
-    },
-  };
-}
+import { type Harness, startHarness, testClock } from "./harness.js";
 
 const harnesses: Harness[] = [];
 afterEach(async () => {

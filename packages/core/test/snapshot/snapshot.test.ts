@@ -13,17 +13,7 @@ import {
   type VpncpSnapshot,
   validateSnapshot,
 } from "../../src/index.js";
-import { type Harness, startHarness } from "../services/harness.js";
-
-function testClock(start: string) {
-  let now = new Date(start);
-  return {
-    now: () => new Date(now),
-    set(iso: string) {
-      now = new Date(iso);
-    },
-  };
-}
+import { type Harness, startHarness, testClock } from "../services/harness.js";
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {

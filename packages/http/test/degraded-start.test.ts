@@ -13,6 +13,7 @@ import { injectFaults } from "@vpncp/drivers/test";
 import { createStorage } from "unstorage";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { createHttpApp } from "../src/app.js";
+import { formApi } from "./support/form-api.js";
 
 const open: Vpncp[] = [];
 const dirs: string[] = [];
@@ -44,17 +45,7 @@ async function startDegraded(fail: (faulty: ReturnType<typeof injectFaults>) => 
   const vpncp = await createVpncp({ drivers: faulty.drivers, storage, defaultExternalIp: "203.0.113.10", timezone: "UTC", logger });
   open.push(vpncp);
   const hash = (await vpncp.accessHashes.create()).hash;
-  const app = createHttpApp(vpncp);
-  const api = async (method: string, path: string, body?: Record<string, string>) => {
-    const init: RequestInit = { method, headers: { cookie: `access_hash=${hash}` } };
-    if (body) {
-      init.body = new URLSearchParams(body).toString();
-      (init.headers as Record<string, string>)["content-type"] = "application/x-www-form-urlencoded";
-    }
-    const response = await app.request(path, init);
-    return { status: response.status, body: (await response.json()) as { error: string; msg: Record<string, unknown>; status: string } };
-  };
-  const status = async () => String((await api("GET", "/api/v1/system/status")).body.msg.status);
+  const { api, status } = formApi(createHttpApp(vpncp), hash);
   return { vpncp, fakes, faulty, api, status, errors };
 }
 

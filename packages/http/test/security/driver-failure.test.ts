@@ -7,12 +7,10 @@
 import { createVpncp, ERRORS, type Vpncp } from "@vpncp/core";
 import { createFakeDrivers, type FakeDrivers } from "@vpncp/drivers";
 import { type FaultyDrivers, injectFaults } from "@vpncp/drivers/test";
-import type { H3 } from "h3";
 import { createStorage } from "unstorage";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { createHttpApp } from "../../src/app.js";
-
-type Json = Record<string, unknown>;
+import { type FormApi, formApi } from "../support/form-api.js";
 
 const SAVED_NOT_APPLIED = ERRORS.DRIVER_FAILED.message;
 const STATUS_NOT_OK = ERRORS.STATUS_NOT_OK.message;
@@ -70,20 +68,10 @@ describe("a driver failing mid-change (fakes behind a fault injector)", () => {
   let fakes: FakeDrivers;
   let faulty: FaultyDrivers<FakeDrivers>;
   let vpncp: Vpncp;
-  let app: H3;
-  let hash: string;
+  let api: FormApi["api"];
+  let status: FormApi["status"];
   let counter = 0;
 
-  const api = async (method: string, path: string, body?: Record<string, string>) => {
-    const init: RequestInit = { method, headers: { cookie: `access_hash=${hash}` } };
-    if (body) {
-      init.body = new URLSearchParams(body).toString();
-      (init.headers as Record<string, string>)["content-type"] = "application/x-www-form-urlencoded";
-    }
-    const response = await app.request(path, init);
-    return { status: response.status, body: (await response.json()) as { error: string; msg: Json; status: string } };
-  };
-  const status = async () => String((await api("GET", "/api/v1/system/status")).body.msg.status);
   const freshAccount = async () => {
     counter += 1;
     const name = `acc_${counter}`;
@@ -101,8 +89,8 @@ describe("a driver failing mid-change (fakes behind a fault injector)", () => {
       defaultExternalIp: "203.0.113.10",
       timezone: "UTC",
     });
-    hash = (await vpncp.accessHashes.create()).hash;
-    app = createHttpApp(vpncp);
+    const hash = (await vpncp.accessHashes.create()).hash;
+    ({ api, status } = formApi(createHttpApp(vpncp), hash));
     await api("POST", "/api/v1/wireguard", { name: "srv", address: "10.0.50.1/24" });
     // IKEv2 on, so account changes reach all four ports
     await api("PUT", "/api/v1/ikev2/generate_ca_rsa", { ca_common_name: "CA", ca_organization: "Org" });

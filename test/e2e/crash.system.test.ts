@@ -19,6 +19,9 @@ import { generateKeyPair } from "@vpncp/core";
 import { FakeCommandRunner, WireGuardToolsDriver } from "@vpncp/drivers";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createNamespace, realToolsUnavailable, type TestNamespace } from "../../packages/drivers/test/netns.js";
+import { stopChild } from "../../packages/http/test/support/child-process.js";
+import { cleanEnv } from "../../packages/http/test/support/cli.js";
+import { filesReadableByOthers } from "../../packages/http/test/support/file-modes.js";
 import { mulberry32 } from "../../packages/http/test/support/prng.js";
 import { freePort, ROOT, uniqueWgInterface } from "./lab.js";
 
@@ -88,10 +91,8 @@ describe.skipIf(Boolean(skip))("crash safety with the system drivers: SIGKILLed 
 
   async function start(): Promise<Running> {
     const port = await freePort();
-    const env: NodeJS.ProcessEnv = {};
-    for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("VPNCP_")) env[key] = value;
     // the hash through the environment: an argument would show in /proc/PID/cmdline to every local user
-    Object.assign(env, { VPNCP_ACCESS_HASH: hash, VPNCP_DATA_DIR: dataDir });
+    const env = cleanEnv({ VPNCP_ACCESS_HASH: hash, VPNCP_DATA_DIR: dataDir });
     const child = spawn(
       process.execPath,
       [
@@ -147,14 +148,6 @@ describe.skipIf(Boolean(skip))("crash safety with the system drivers: SIGKILLed 
     }
   }
 
-  function kill9(child: ChildProcess): Promise<void> {
-    return new Promise((done) => {
-      if (child.exitCode !== null || child.signalCode !== null) return done();
-      child.once("exit", () => done());
-      child.kill("SIGKILL");
-    });
-  }
-
   /** The kernel's view in the namespace, in the API's terms. */
   function kernelState(): { peers: string[]; marks: string[]; classes: string[] } {
     const peers = ns
@@ -206,7 +199,7 @@ describe.skipIf(Boolean(skip))("crash safety with the system drivers: SIGKILLed 
   afterAll(async () => {
     if (sampler) clearInterval(sampler);
     if (process.env.VPNCP_E2E_LOG && vpncp) console.log(vpncp.output());
-    for (const child of children) await kill9(child);
+    for (const child of children) await stopChild(child, "SIGKILL");
     for (const pid of wireguardGoPids(iface)) {
       try {
         process.kill(pid, "SIGKILL");
@@ -270,7 +263,7 @@ describe.skipIf(Boolean(skip))("crash safety with the system drivers: SIGKILLed 
       const clients = Array.from({ length: 4 }, client);
       await new Promise((r) => setTimeout(r, 250 + Math.floor(random() * 800)));
       killed = true;
-      await kill9(current.child);
+      await stopChild(current.child, "SIGKILL");
       await Promise.all(clients);
       const survivors = wireguardGoPids(iface);
 
@@ -340,7 +333,7 @@ describe.skipIf(Boolean(skip))("crash safety with the system drivers: SIGKILLed 
     }
     const charonsBefore = charonPids();
     expect(charonsBefore.length).toBe(1);
-    await kill9(running.child);
+    await stopChild(running.child, "SIGKILL");
     const survivors = charonPids();
     vpncp = await start();
     const accounts = (await vpncp.api<ApiAccount[]>("GET", "/api/v1/account")).msg;
@@ -364,15 +357,7 @@ describe.skipIf(Boolean(skip))("crash safety with the system drivers: SIGKILLed 
         .sort(),
     );
     // nothing under the data directory (records, the drivers' state in run/) that group or others may read holds a secret
-    const readable: string[] = [];
-    const walk = (dir: string) => {
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        const full = join(dir, entry.name);
-        if (entry.isDirectory()) walk(full);
-        else if (entry.isFile() && (statSync(full).mode & 0o044) !== 0) readable.push(full);
-      }
-    };
-    walk(dataDir);
+    const readable = filesReadableByOthers(dataDir);
     const secretsNow = [hash, ...accounts.flatMap((a) => [a.private_key!, a.password!])].filter((x) => x.length >= 8);
     expect(readable.filter((file) => secretsNow.some((secret) => readFileSync(file, "utf8").includes(secret)))).toEqual([]);
     expect(statSync(dataDir).mode & 0o777).toBe(0o700);

@@ -6,6 +6,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { stopChild } from "./support/child-process.js";
 import { buildPackages, freePort, killChildren, ROOT, type Serving, startServe } from "./support/cli.js";
 
 const HASH = "ab".repeat(40);
@@ -17,13 +18,6 @@ function which(tool: string): boolean {
 const skip: string | false = which("redis-server") ? false : "redis-server is not installed";
 if (skip && process.env.CI === "true") throw new Error(`redis tests cannot run in CI: ${skip}`);
 if (skip) console.warn(`[vpncp] skipping redis storage tests: ${skip}`);
-
-function stop(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  child.kill("SIGTERM");
-  return exited;
-}
 
 const children = new Set<ChildProcess>();
 
@@ -58,7 +52,7 @@ describe.skipIf(Boolean(skip))("redis storage", () => {
 
   afterAll(async () => {
     killChildren(children);
-    if (redis) await stop(redis);
+    if (redis) await stopChild(redis);
   });
 
   test("state written by one vpncp is there for the next one on the same Redis", async () => {

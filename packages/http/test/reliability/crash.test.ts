@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { AccountRecord, ServerRecord } from "@vpncp/core";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
+import { stopChild } from "../support/child-process.js";
 import { mulberry32 } from "../support/prng.js";
 import { type DriverState, expectedDriverState, readDataDir } from "./state.js";
 
@@ -79,14 +80,6 @@ async function startChild(dataDir: string): Promise<Child> {
   };
 }
 
-function kill9(child: ChildProcess): Promise<void> {
-  return new Promise((done) => {
-    if (child.exitCode !== null || child.signalCode !== null) return done();
-    child.once("exit", () => done());
-    child.kill("SIGKILL");
-  });
-}
-
 /** What the test knows of an account: the last acknowledged fields, and changes sent but not answered. */
 interface Known {
   acked: Partial<Record<"exists" | "bDownload" | "status" | "password", unknown>> & { exists: boolean };
@@ -98,7 +91,7 @@ describe("crash safety with the fake drivers: SIGKILL during a stream of changes
   const dataDir = mkdtempSync(join(tmpdir(), "vpncp-crash-"));
 
   afterEach(async () => {
-    for (const child of children) await kill9(child);
+    for (const child of children) await stopChild(child, "SIGKILL");
     children.clear();
   });
   afterAll(() => {
@@ -165,7 +158,7 @@ describe("crash safety with the fake drivers: SIGKILL during a stream of changes
       const clients = Array.from({ length: 8 }, client);
       await new Promise((r) => setTimeout(r, 80 + Math.floor(random() * 500)));
       killed = true;
-      await kill9(current.process);
+      await stopChild(current.process, "SIGKILL");
       await Promise.all(clients);
       const inFlight = [...known.values()].reduce((n, e) => n + e.pending.length, 0);
 
@@ -208,6 +201,6 @@ describe("crash safety with the fake drivers: SIGKILL during a stream of changes
       expect(lost).toEqual([]);
     }
     expect(known.size).toBeGreaterThan(ROUNDS * 5);
-    await kill9(child.process);
+    await stopChild(child.process, "SIGKILL");
   });
 });

@@ -6,7 +6,7 @@
  * environment variable of a command (they travel on stdin, over vici, or in 0600 files),
  * and no file the drivers leave that group or others may read holds one.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -23,6 +23,7 @@ import { ExecaRunner, NftablesFirewall, StrongSwanDriver, TcShaper, WireGuardToo
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createNamespace, realToolsUnavailable, type TestNamespace, uniqueName } from "../../../drivers/test/netns.js";
 import { createHttpApp } from "../../src/app.js";
+import { filesReadableByOthers } from "../support/file-modes.js";
 
 const skip = realToolsUnavailable(["wg", "wireguard-go", "nft", "tc", "ip", "swanctl", "charon-systemd"]);
 
@@ -148,15 +149,7 @@ describe.skipIf(Boolean(skip))("secrets are never arguments of the commands the 
     expect(leaks).toEqual([]);
 
     // the drivers' state (charon's configuration, secrets and keys under run/): private files only
-    const readable: string[] = [];
-    const walk = (dir: string) => {
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        const full = join(dir, entry.name);
-        if (entry.isDirectory()) walk(full);
-        else if (entry.isFile() && (statSync(full).mode & 0o044) !== 0) readable.push(full);
-      }
-    };
-    walk(dataDir);
+    const readable = filesReadableByOthers(dataDir);
     const holding = readable.filter((file) => [...secrets].some((secret) => readFileSync(file, "utf8").includes(secret)));
     expect(holding).toEqual([]);
     // the state holds the secrets (so the check above is about something)

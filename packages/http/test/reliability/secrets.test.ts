@@ -8,7 +8,7 @@
  * (every command recorded) and test/e2e/crash.system.test.ts (/proc sampled).
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createVpncp, type DriverSet, generateKeyPair, type Vpncp } from "@vpncp/core";
@@ -16,6 +16,8 @@ import { createFakeDrivers } from "@vpncp/drivers";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createHttpApp } from "../../src/app.js";
 import { jsonLogger } from "../../src/logger.js";
+import { cleanEnv } from "../support/cli.js";
+import { modesUnder } from "../support/file-modes.js";
 
 const ROOT = resolve(import.meta.dirname, "../../../..");
 
@@ -171,24 +173,6 @@ describe("secrets never reach the logs or an error", () => {
   });
 });
 
-/** Files under `dir` readable by group or others, and whether any holds a secret. */
-function permissions(dir: string): { dirs: [string, number][]; files: [string, number][] } {
-  const dirs: [string, number][] = [[dir, statSync(dir).mode & 0o777]];
-  const files: [string, number][] = [];
-  const walk = (at: string) => {
-    for (const entry of readdirSync(at, { withFileTypes: true })) {
-      const full = join(at, entry.name);
-      const mode = statSync(full).mode & 0o777;
-      if (entry.isDirectory()) {
-        dirs.push([full, mode]);
-        walk(full);
-      } else files.push([full, mode]);
-    }
-  };
-  walk(dir);
-  return { dirs, files };
-}
-
 describe("the data directory `vpncp serve` makes under umask 022 is private", () => {
   const parent = mkdtempSync(join(tmpdir(), "vpncp-perm-"));
   const dataDir = join(parent, "not", "yet", "there");
@@ -201,9 +185,7 @@ describe("the data directory `vpncp serve` makes under umask 022 is private", ()
   });
 
   test("0700 directories, and no secret in any file group or others could read", async () => {
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("VPNCP_")) env[k] = v;
-    Object.assign(env, { VPNCP_ACCESS_HASH: hash, VPNCP_DATA_DIR: dataDir, VPNCP_PORT: "0" });
+    const env = cleanEnv({ VPNCP_ACCESS_HASH: hash, VPNCP_DATA_DIR: dataDir, VPNCP_PORT: "0" });
     child = spawn(
       process.execPath,
       [
@@ -251,7 +233,7 @@ describe("the data directory `vpncp serve` makes under umask 022 is private", ()
     }
     await api("GET", "/api/v1/account/p1/otl");
 
-    const { dirs, files } = permissions(dataDir);
+    const { dirs, files } = modesUnder(dataDir);
     expect(files.length).toBeGreaterThan(3);
     expect(dirs.filter(([, mode]) => mode !== 0o700).map(([d, m]) => `${d} ${m.toString(8)}`)).toEqual([]);
     // a file group or others may read (behind the 0700 directory anyway) holds no secret: the pid file may be 0644

@@ -2,8 +2,8 @@ import { qrErrorCorrectionLevelFor } from "@vpncp/core";
 import { defineCommand } from "citty";
 import QRCode from "qrcode";
 import type { Account, AccountCreate, AccountUpdate } from "../client/index.js";
-import { EXIT_CODES_HELP, required, targetArgs, UsageError, withOperator } from "./operator-context.js";
-import { commandGroup, fields, print, printJson, table } from "./operator-output.js";
+import { apiFields, EXIT_CODES_HELP, required, targetArgs, UsageError, withOperator } from "./operator-context.js";
+import { commandGroup, print, printJson, printRecord, table } from "./operator-output.js";
 
 const nameArg = { name: { type: "positional", description: "Account name", required: false } } as const;
 
@@ -25,24 +25,20 @@ const accountFields = {
 
 type FieldArgs = { [K in keyof typeof accountFields]?: string | undefined };
 
+const API_NAMES: Record<keyof FieldArgs, string> = {
+  server: "wg_name",
+  ip: "allowed_IPs",
+  ipv6: "allowed_IPs_ipv6",
+  username: "username",
+  password: "password",
+  "public-key": "public_key",
+  download: "b_download",
+  upload: "b_upload",
+  status: "status",
+};
+
 function accountInput(args: FieldArgs): AccountUpdate {
-  const input: Record<string, string> = {};
-  const map: [keyof FieldArgs, string][] = [
-    ["server", "wg_name"],
-    ["ip", "allowed_IPs"],
-    ["ipv6", "allowed_IPs_ipv6"],
-    ["username", "username"],
-    ["password", "password"],
-    ["public-key", "public_key"],
-    ["download", "b_download"],
-    ["upload", "b_upload"],
-    ["status", "status"],
-  ];
-  for (const [flag, field] of map) {
-    const value = args[flag];
-    if (typeof value === "string") input[field] = value;
-  }
-  return input as AccountUpdate;
+  return apiFields(args, API_NAMES) as AccountUpdate;
 }
 
 const ROW_HEAD = ["name", "server", "IPv4", "IPv6", "status", "down Mbit/s", "up Mbit/s", "username", "mark"];
@@ -57,11 +53,6 @@ const row = (a: Account) => [
   a.username,
   a.mangle,
 ];
-
-function printAccount(account: Account, json: boolean | undefined): void {
-  if (json) printJson(account);
-  else print(fields(account as unknown as Record<string, unknown>));
-}
 
 const list = defineCommand({
   meta: { name: "list", description: "List accounts (a page with --limit/--offset)" },
@@ -88,7 +79,7 @@ const show = defineCommand({
   args: { ...targetArgs, ...nameArg },
   run: ({ args }) =>
     withOperator(args, { write: false }, async ({ client }) => {
-      printAccount(await client.getAccount(required(args.name, "the account NAME")), args.json);
+      printRecord(await client.getAccount(required(args.name, "the account NAME")), args.json);
     }),
 });
 
@@ -99,7 +90,7 @@ const add = defineCommand({
     withOperator(args, { write: true }, async ({ client }) => {
       const input = { ...accountInput(args), wg_name: required(args.server, "--server (the account's WireGuard server)") };
       const create: AccountCreate = typeof args.name === "string" ? { ...input, name: args.name } : input;
-      printAccount(await client.createAccount(create), args.json);
+      printRecord(await client.createAccount(create), args.json);
     }),
 });
 
@@ -111,7 +102,7 @@ const edit = defineCommand({
       const name = required(args.name, "the account NAME");
       const update = accountInput(args);
       if (Object.keys(update).length === 0) throw new UsageError("nothing to change: give at least one field (see --help)");
-      printAccount(await client.updateAccount(name, update), args.json);
+      printRecord(await client.updateAccount(name, update), args.json);
     }),
 });
 

@@ -199,6 +199,19 @@ export async function withOperator(flags: TargetFlags, options: OpenOptions, bod
   }
 }
 
+/** The field flags given, under the API's names (`names` maps flag to field): what an add or an edit sends. */
+export function apiFields<F extends string>(
+  args: { readonly [K in F]?: string | undefined },
+  names: Readonly<Record<F, string>>,
+): Record<string, string> {
+  const input: Record<string, string> = {};
+  for (const [flag, field] of Object.entries(names) as [F, string][]) {
+    const value = args[flag];
+    if (typeof value === "string") input[field] = value;
+  }
+  return input;
+}
+
 /** A positional argument citty left empty, as a usage error (exit 2) rather than citty's exit 1. */
 export function required(value: unknown, name: string): string {
   if (typeof value !== "string" || value === "") throw new UsageError(`missing ${name}`);

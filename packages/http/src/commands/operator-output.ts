@@ -26,6 +26,12 @@ export function print(text: string): void {
   process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
 }
 
+/** One API object (an account, a server): as the API gave it with --json, else as a table of its fields. */
+export function printRecord(record: object, json: boolean | undefined): void {
+  if (json) printJson(record);
+  else print(fields(record as Record<string, unknown>));
+}
+
 /** "1.5 GiB" for people; --json keeps the exact bytes. */
 export function humanBytes(bytes: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];

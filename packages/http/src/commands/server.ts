@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
-import type { WireguardServer, WireguardServerCreate, WireguardServerUpdate } from "../client/index.js";
-import { EXIT_CODES_HELP, required, targetArgs, UsageError, withOperator } from "./operator-context.js";
-import { commandGroup, fields, print, printJson, table } from "./operator-output.js";
+import type { WireguardServerCreate, WireguardServerUpdate } from "../client/index.js";
+import { apiFields, EXIT_CODES_HELP, required, targetArgs, UsageError, withOperator } from "./operator-context.js";
+import { commandGroup, print, printJson, printRecord, table } from "./operator-output.js";
 
 const nameArg = { name: { type: "positional", description: "Server name", required: false } } as const;
 
@@ -49,17 +49,7 @@ const API_NAMES: Record<keyof FieldArgs, string> = {
 };
 
 function serverInput(args: FieldArgs): WireguardServerUpdate {
-  const input: Record<string, string> = {};
-  for (const [flag, field] of Object.entries(API_NAMES) as [keyof FieldArgs, string][]) {
-    const value = args[flag];
-    if (typeof value === "string") input[field] = value;
-  }
-  return input as WireguardServerUpdate;
-}
-
-function printServer(server: WireguardServer, json: boolean | undefined): void {
-  if (json) printJson(server);
-  else print(fields(server as unknown as Record<string, unknown>));
+  return apiFields(args, API_NAMES) as WireguardServerUpdate;
 }
 
 const list = defineCommand({
@@ -96,7 +86,7 @@ const show = defineCommand({
   args: { ...targetArgs, ...nameArg },
   run: ({ args }) =>
     withOperator(args, { write: false }, async ({ client }) => {
-      printServer(await client.getWireguardServer(required(args.name, "the server NAME")), args.json);
+      printRecord(await client.getWireguardServer(required(args.name, "the server NAME")), args.json);
     }),
 });
 
@@ -115,7 +105,7 @@ const add = defineCommand({
         ...(typeof args.name === "string" && { name: args.name }),
         ...(typeof args.interface === "string" && { interface_name: args.interface }),
       };
-      printServer(await client.createWireguardServer(input), args.json);
+      printRecord(await client.createWireguardServer(input), args.json);
     }),
 });
 
@@ -127,7 +117,7 @@ const edit = defineCommand({
       const name = required(args.name, "the server NAME");
       const update = serverInput(args);
       if (Object.keys(update).length === 0) throw new UsageError("nothing to change: give at least one field (see --help)");
-      printServer(await client.updateWireguardServer(name, update), args.json);
+      printRecord(await client.updateWireguardServer(name, update), args.json);
     }),
 });
 

@@ -22,6 +22,7 @@ import { createNamespace, realToolsUnavailable, type TestNamespace } from "../..
 import { stopChild } from "../../packages/http/test/support/child-process.js";
 import { cleanEnv } from "../../packages/http/test/support/cli.js";
 import { filesReadableByOthers } from "../../packages/http/test/support/file-modes.js";
+import { fetchApi } from "../../packages/http/test/support/form-api.js";
 import { mulberry32 } from "../../packages/http/test/support/prng.js";
 import { freePort, ROOT, uniqueWgInterface } from "./lab.js";
 
@@ -123,16 +124,7 @@ describe.skipIf(Boolean(skip))("crash safety with the system drivers: SIGKILLed 
     const running: Running = {
       child,
       output: () => output,
-      async api(method, path, fields) {
-        const init: RequestInit = { method, headers: { cookie: `access_hash=${hash}` } };
-        if (fields) {
-          init.body = new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, String(v)])).toString();
-          (init.headers as Record<string, string>)["content-type"] = "application/x-www-form-urlencoded";
-        }
-        const response = await fetch(`${url}${path}`, init);
-        const body = (await response.json()) as { msg: never; error: string };
-        return { status: response.status, msg: body.msg, error: body.error };
-      },
+      api: fetchApi(url, hash),
     };
     const deadline = Date.now() + 60_000;
     for (;;) {

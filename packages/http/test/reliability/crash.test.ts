@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import type { AccountRecord, ServerRecord } from "@vpncp/core";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
 import { stopChild } from "../support/child-process.js";
+import { fetchApi } from "../support/form-api.js";
 import { mulberry32 } from "../support/prng.js";
 import { type DriverState, expectedDriverState, readDataDir } from "./state.js";
 
@@ -64,16 +65,7 @@ async function startChild(dataDir: string): Promise<Child> {
   return {
     process: child,
     url,
-    async api(method, path, fields) {
-      const init: RequestInit = { method, headers: { cookie: `access_hash=${HASH}` } };
-      if (fields) {
-        init.body = new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, String(v)])).toString();
-        (init.headers as Record<string, string>)["content-type"] = "application/x-www-form-urlencoded";
-      }
-      const response = await fetch(`${url}${path}`, init);
-      const body = (await response.json()) as { msg: never; error: string };
-      return { status: response.status, msg: body.msg, error: body.error };
-    },
+    api: fetchApi(url, HASH),
     async state() {
       return (await (await fetch(`${url}/test/state`)).json()) as never;
     },

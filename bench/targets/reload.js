@@ -171,7 +171,7 @@ export async function reloadTarget(ctx) {
       why:
         v50 <= 60_000
           ? ""
-          : `the raw tools alone take ${ms(r50)}: their tc batch (the file vpncp sent) took ${ms(big.raw[0]?.stages.tcTimes?.wall ?? Number.NaN)}, ${ms(big.raw[0]?.stages.tcTimes?.system ?? Number.NaN)} of it in the kernel adding HTB classes, which gets slower with the classes already in the namespace (10 × 1,000: ${ms(mid.raw[0]?.stages.tcTimes?.system ?? Number.NaN)} for a fifth of the classes)`,
+          : `the raw tools alone take ${ms(r50)}: their tc batch (the file vpncp sent) took ${ms(big.raw[0]?.stages.tcTimes?.wall ?? Number.NaN)}, ${ms(big.raw[0]?.stages.tcTimes?.system ?? Number.NaN)} of it in the kernel adding HTB classes, which gets slower with every HTB class already in the kernel (bench/htb-kernel.sh shows it) (10 × 1,000: ${ms(mid.raw[0]?.stages.tcTimes?.system ?? Number.NaN)} for a fifth of the classes)`,
     });
   } else {
     report.verdict({

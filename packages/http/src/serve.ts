@@ -106,7 +106,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw new Error(`port ${options.port} is in use`);
   }
   const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
-  options.logger.info("listening", { url, drivers: "see config", dataDir });
+  options.logger.info("listening", { url, dataDir, plugins: plugins?.plugins.map((p) => p.name) ?? [] });
   // the operator CLI refuses to write a data directory a running vpncp holds
   const releaseDataDir = options.storage ? async () => {} : await claimDataDir(dataDir);
   return {

@@ -54,6 +54,11 @@ export type ServerUpdate = Omit<ServerInput, "name" | "interfaceName" | "private
 export const FIRST_LISTEN_PORT = 51820;
 const INTERFACE_RE = /^wg\d{1,13}$/;
 
+/** A WireGuard interface name vpncp may create (wgN). */
+export function isInterfaceName(value: string): boolean {
+  return INTERFACE_RE.test(value);
+}
+
 export const SERVER_DEFAULTS = Object.freeze({
   dns1: "8.8.8.8",
   dns2: "1.1.1.1",
@@ -119,7 +124,7 @@ export class ServerService {
       let interfaceName: string;
       if (isGiven(input.interfaceName)) {
         interfaceName = text(input.interfaceName);
-        if (!INTERFACE_RE.test(interfaceName)) throw new VpncpError("WRONG_INTERFACE");
+        if (!isInterfaceName(interfaceName)) throw new VpncpError("WRONG_INTERFACE");
         if (this.#inventory.serverByInterface(interfaceName) || hostInterfaces.has(interfaceName)) throw new VpncpError("INTERFACE_IN_USE");
       } else {
         interfaceName = this.#freeInterface(hostInterfaces);
@@ -314,14 +319,7 @@ export class ServerService {
 
   /** A server address with prefix, not a network or broadcast address, overlapping no other server. */
   #checkAddress(value: InputValue, family: 4 | 6, self: ServerRecord | null): string {
-    const formatError = family === 4 ? "WRONG_IP" : "WRONG_IPV6";
-    const cidr = parseCidr(text(value));
-    if (!cidr || cidr.family !== family) throw new VpncpError(formatError);
-    const maxPrefix = family === 4 ? 30 : 126;
-    const minPrefix = family === 4 ? 8 : 48;
-    if (cidr.prefix < minPrefix || cidr.prefix > maxPrefix) throw new VpncpError(formatError);
-    if (cidr.address === cidr.network || (family === 4 && cidr.address === cidr.network + cidr.size - 1n))
-      throw new VpncpError(formatError);
+    const cidr = checkServerCidr(text(value), family);
     if (this.#overlaps(cidr, self?.name)) throw new VpncpError("SUBNET_IN_USE");
     return formatCidrAddress(cidr);
   }
@@ -396,14 +394,26 @@ function checkOptionalIp(value: InputValue, family: 4 | 6, code: ErrorCode): str
   return formatAddress(parsed.family, parsed.value);
 }
 
-function checkEndpoint(value: InputValue): string {
+/** A server address with its prefix (8–30 / 48–126), not the network's (or IPv4 broadcast) address. */
+export function checkServerCidr(value: string, family: 4 | 6): Cidr {
+  const formatError = family === 4 ? "WRONG_IP" : "WRONG_IPV6";
+  const cidr = parseCidr(value);
+  if (!cidr || cidr.family !== family) throw new VpncpError(formatError);
+  const maxPrefix = family === 4 ? 30 : 126;
+  const minPrefix = family === 4 ? 8 : 48;
+  if (cidr.prefix < minPrefix || cidr.prefix > maxPrefix) throw new VpncpError(formatError);
+  if (cidr.address === cidr.network || (family === 4 && cidr.address === cidr.network + cidr.size - 1n)) throw new VpncpError(formatError);
+  return cidr;
+}
+
+export function checkEndpoint(value: InputValue): string {
   if (!isGiven(value)) return "";
   const endpoint = text(value);
   if (parseAddress(endpoint) || isHostname(endpoint)) return endpoint;
   throw new VpncpError("WRONG_ENDPOINT");
 }
 
-function checkMtu(value: InputValue): number {
+export function checkMtu(value: InputValue): number {
   const mtu = checkInteger(value, 0, 9000, "WRONG_MTU");
   if (mtu !== 0 && mtu < 1280) throw new VpncpError("WRONG_MTU");
   return mtu;

@@ -1,7 +1,7 @@
 import type { Storage } from "unstorage";
 import { describeCertificate } from "../crypto/certificates.js";
 import { derivePublicKey, isValidKey } from "../crypto/keys.js";
-import { ERRORS, type ErrorCode } from "../errors.js";
+import { ERRORS, type ErrorCode, VpncpError } from "../errors.js";
 import { type AccountRecord, DEFAULT_SYSTEM_CONFIG, type ServerRecord, type SystemConfig } from "../model/records.js";
 import { type Cidr, cidrsOverlap, parseAddress, parseCidr } from "../net/ip.js";
 import type { AccessHashEntry } from "./access-hash-service.js";
@@ -17,7 +17,8 @@ import {
   type OtlLink,
   type OtlProtocolConfig,
 } from "./otl-service.js";
-import { isHostname } from "./validation.js";
+import { checkMtu, checkServerCidr, isInterfaceName } from "./server-service.js";
+import { isHostname, isName, isPassword } from "./validation.js";
 
 /**
  * A portable snapshot of one installation: every record an operator or a client made (servers,
@@ -93,10 +94,6 @@ const CONTENT_PREFIXES = [SERVER_PREFIX, ACCOUNT_PREFIX, KEYS.ikev2, KEYS.otlLin
 
 const DATE_RE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 const MONTH_RE = /^\d{4}-(0[1-9]|1[0-2])$/;
-const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
-// as validation.ts: printable ASCII without space, quotes (" and ') and backslash
-const PASSWORD_RE = /^[!#-&(-[\]-~]{1,128}$/;
-const INTERFACE_RE = /^wg\d{1,13}$/;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HEX80_RE = /^[0-9a-f]{80}$/;
 const DIGEST_RE = /^[0-9a-f]{64}$/;
@@ -207,6 +204,16 @@ class Problems {
   sentence(path: string, code: ErrorCode): void {
     this.add(path, ERRORS[code].message);
   }
+  /** Runs one of the API's own checks; its refusal is noted with its sentence. */
+  rule<T>(path: string, check: () => T): T | null {
+    try {
+      return check();
+    } catch (error) {
+      if (!(error instanceof VpncpError)) throw error;
+      this.sentence(path, error.code);
+      return null;
+    }
+  }
 }
 
 /** Reads typed fields of one object, noting every missing or mistyped one. */
@@ -272,10 +279,10 @@ function checkServers(value: unknown, problems: Problems): Map<string, ServerChe
     const path = `servers[${index}] (${String(o.name)})`;
     const f = new Fields(o, path, problems);
     const name = f.string("name");
-    if (!NAME_RE.test(name)) problems.sentence(`${path}.name`, "WRONG_NAME");
+    if (!isName(name)) problems.sentence(`${path}.name`, "WRONG_NAME");
     else if (out.has(name)) problems.sentence(`${path}.name`, "NAME_IN_USE");
     const interfaceName = f.string("interfaceName");
-    if (!INTERFACE_RE.test(interfaceName)) problems.sentence(`${path}.interfaceName`, "WRONG_INTERFACE");
+    if (!isInterfaceName(interfaceName)) problems.sentence(`${path}.interfaceName`, "WRONG_INTERFACE");
     else if (interfaces.has(interfaceName)) problems.sentence(`${path}.interfaceName`, "INTERFACE_IN_USE");
     interfaces.add(interfaceName);
     const listenPort = f.integer("listenPort", 1, 65535, "WRONG_PORT");
@@ -290,18 +297,10 @@ function checkServers(value: unknown, problems: Problems): Map<string, ServerChe
       ["addressIpv6", 6, ipv6 || addressIpv6 !== "" ? addressIpv6 : null],
     ] as const) {
       if (given === null) continue;
-      const cidr = parseCidr(given);
-      const ok =
-        cidr !== null &&
-        cidr.family === family &&
-        cidr.prefix >= (family === 4 ? 8 : 48) &&
-        cidr.prefix <= (family === 4 ? 30 : 126) &&
-        cidr.address !== cidr.network &&
-        !(family === 4 && cidr.address === cidr.network + cidr.size - 1n);
-      if (!ok) problems.sentence(`${path}.${key}`, family === 4 ? "WRONG_IP" : "WRONG_IPV6");
-      else if (networks.some((n) => cidrsOverlap(n.cidr, cidr))) problems.sentence(`${path}.${key}`, "SUBNET_IN_USE");
-      else networks.push({ name, cidr });
-      cidrs.push({ key, family, cidr: ok ? cidr : null });
+      const cidr = problems.rule(`${path}.${key}`, () => checkServerCidr(given, family));
+      if (cidr && networks.some((n) => cidrsOverlap(n.cidr, cidr))) problems.sentence(`${path}.${key}`, "SUBNET_IN_USE");
+      else if (cidr) networks.push({ name, cidr });
+      cidrs.push({ key, family, cidr });
     }
 
     const privateKey = f.string("privateKey");
@@ -320,7 +319,7 @@ function checkServers(value: unknown, problems: Problems): Map<string, ServerChe
       if (v !== "" && parseAddress(v)?.family !== family) problems.sentence(`${path}.${key}`, code);
     }
     const mtu = f.integer("mtu", 0, 9000, "WRONG_MTU");
-    if (mtu !== 0 && mtu < 1280) problems.sentence(`${path}.mtu`, "WRONG_MTU");
+    problems.rule(`${path}.mtu`, () => checkMtu(mtu));
     f.integer("keepAlive", 0, 65535, "WRONG_KEEP_ALIVE");
     const allowedIps = f
       .string("allowedIps")
@@ -335,7 +334,7 @@ function checkServers(value: unknown, problems: Problems): Map<string, ServerChe
 
     const cidr4 = cidrs.find((c) => c.family === 4)?.cidr ?? null;
     const cidr6 = cidrs.find((c) => c.family === 6)?.cidr ?? null;
-    if (NAME_RE.test(name) && !out.has(name)) {
+    if (isName(name) && !out.has(name)) {
       out.set(name, {
         record: o as unknown as ServerRecord,
         pool4: cidr4 ? new IpPool(cidr4) : null,
@@ -357,14 +356,14 @@ function checkAccounts(value: unknown, servers: Map<string, ServerCheck>, proble
     const path = `accounts[${index}] (${String(o.name)})`;
     const f = new Fields(o, path, problems);
     const name = f.string("name");
-    if (!NAME_RE.test(name)) problems.sentence(`${path}.name`, "WRONG_NAME");
+    if (!isName(name)) problems.sentence(`${path}.name`, "WRONG_NAME");
     else if (names.has(name)) problems.sentence(`${path}.name`, "NAME_IN_USE");
     else names.add(name);
     const username = f.string("username");
-    if (!NAME_RE.test(username)) problems.sentence(`${path}.username`, "WRONG_USERNAME");
+    if (!isName(username)) problems.sentence(`${path}.username`, "WRONG_USERNAME");
     else if (usernames.has(username)) problems.sentence(`${path}.username`, "USERNAME_IN_USE");
     usernames.add(username);
-    if (!PASSWORD_RE.test(f.string("password"))) problems.sentence(`${path}.password`, "WRONG_PASSWORD");
+    if (!isPassword(f.string("password"))) problems.sentence(`${path}.password`, "WRONG_PASSWORD");
     const status = f.string("status");
     if (status !== "enable" && status !== "disable") problems.sentence(`${path}.status`, "WRONG_STATUS");
     f.integer("bDownload", 0, 10_000, "WRONG_DOWNLOAD");

@@ -16,16 +16,25 @@ export function text(value: InputValue): string {
   return typeof value === "string" ? value.trim() : String(value ?? "");
 }
 
+/** A server, account or user name as the pages allow it. */
+export function isName(value: string): boolean {
+  return NAME_RE.test(value);
+}
+
+export function isPassword(value: string): boolean {
+  return PASSWORD_RE.test(value);
+}
+
 export function checkName(value: InputValue, code: ErrorCode): string {
   const name = text(value);
-  if (!NAME_RE.test(name)) throw new VpncpError(code);
+  if (!isName(name)) throw new VpncpError(code);
   return name;
 }
 
 export function checkPassword(value: InputValue): string {
   // not trimmed: a password is what was given, byte for byte
   const password = typeof value === "string" ? value : String(value ?? "");
-  if (!PASSWORD_RE.test(password)) throw new VpncpError("WRONG_PASSWORD");
+  if (!isPassword(password)) throw new VpncpError("WRONG_PASSWORD");
   return password;
 }
 

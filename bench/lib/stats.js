@@ -34,3 +34,12 @@ export function slot(object, key, make = () => []) {
   if (!(key in object)) object[key] = make();
   return object[key];
 }
+
+/** CPU (user + system) and wall time of one statistics sample of a vpncp instance. */
+export async function timedSample(vpncp) {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const result = await vpncp.statistics.sample();
+  const used = process.cpuUsage(cpu);
+  return { cpuMs: (used.user + used.system) / 1000, wallMs: performance.now() - started, withTraffic: result.deltas.size };
+}

@@ -4,7 +4,8 @@
  * every account's counters moved, and the process's resident memory.
  */
 import "reflect-metadata";
-import { readFileSync } from "node:fs";
+import { rssMbOf } from "../lib/cli.js";
+import { timedSample } from "../lib/stats.js";
 import { systemVpncp } from "../lib/system-vpncp.js";
 import { serveWorker } from "../lib/worker.js";
 
@@ -14,23 +15,6 @@ let netns = null;
 /** A clock the statistics part moves to the next day (past days are then moved into month records). */
 let now = Date.now();
 const clock = { now: () => new Date(now) };
-
-function rssMb() {
-  // VmRSS of this process: what `ps` and the OOM killer see
-  const line = readFileSync("/proc/self/status", "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("VmRSS:"));
-  return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
-}
-
-/** CPU (user + system) and wall time of one statistics sample. */
-async function sample() {
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  const result = await vpncp.statistics.sample();
-  const used = process.cpuUsage(cpu);
-  return { cpuMs: (used.user + used.system) / 1000, wallMs: performance.now() - started, withTraffic: result.deltas.size };
-}
 
 serveWorker({
   async reload({ dataDir, namespace }) {
@@ -66,7 +50,7 @@ serveWorker({
    * packets needed); one the next day with traffic again (it also moves past days into month records).
    */
   async statistics() {
-    const idle = await sample();
+    const idle = await timedSample(vpncp);
     const accounts = [...vpncp.accounts.list()];
     const grow = async (round) => {
       const lines = ["flush map inet vpncp mark_down4", "flush map inet vpncp mark_up4"];
@@ -83,11 +67,11 @@ serveWorker({
       await counter.runner.run("nft", ["-f", "-"], { input: `${lines.join("\n")}\n` });
     };
     await grow(1);
-    const busy = await sample();
+    const busy = await timedSample(vpncp);
     now += 24 * 3600_000;
     await grow(2);
-    const nextDay = await sample();
-    return { idle, busy, nextDay, rssMb: rssMb() };
+    const nextDay = await timedSample(vpncp);
+    return { idle, busy, nextDay, rssMb: rssMbOf(process.pid) };
   },
 
   async close() {

@@ -1,23 +1,16 @@
 /** vpncp on the fakes with N stored accounts: the CPU of one statistics sample, idle and with every account's counters moved. */
 import "reflect-metadata";
-import { readFileSync } from "node:fs";
 import { createVpncp } from "@vpncp/core";
 import { createFakeDrivers, fakeDriversModule } from "@vpncp/drivers";
+import { rssMbOf } from "../lib/cli.js";
 import { interfaceNames, makeState, writeToDirectory } from "../lib/fixture.js";
+import { timedSample } from "../lib/stats.js";
 import { serveWorker } from "../lib/worker.js";
 
 let vpncp = null;
 let drivers = null;
 let now = Date.now();
 const clock = { now: () => new Date(now) };
-
-async function sample() {
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  const result = await vpncp.statistics.sample();
-  const used = process.cpuUsage(cpu);
-  return { cpuMs: (used.user + used.system) / 1000, wallMs: performance.now() - started, withTraffic: result.deltas.size };
-}
 
 serveWorker({
   async run({ dataDir, servers, perServer, tag }) {
@@ -29,17 +22,16 @@ serveWorker({
       clock,
       timezone: "UTC",
     });
-    const idle = await sample();
+    const idle = await timedSample(vpncp);
     const traffic = () => {
       for (const account of vpncp.accounts.list()) drivers.firewall.simulateTraffic(account.allowedIp, { downBytes: 3000, upBytes: 1000 });
     };
     traffic();
-    const busy = await sample();
+    const busy = await timedSample(vpncp);
     now += 24 * 3600_000;
     traffic();
-    const nextDay = await sample();
-    const rss = Number(readFileSync("/proc/self/status", "utf8").match(/VmRSS:\s+(\d+)/)?.[1] ?? 0) / 1024;
-    return { idle, busy, nextDay, rssMb: rss };
+    const nextDay = await timedSample(vpncp);
+    return { idle, busy, nextDay, rssMb: rssMbOf(process.pid) };
   },
   async close() {
     await vpncp?.close();

@@ -319,13 +319,7 @@ export class Reconciler {
       const bClass = bActive && before && bServer ? shaperAccountSpec(before, bServer) : null;
       const aClass = aActive && after && aServer ? shaperAccountSpec(after, aServer) : null;
       if (!sameSpec(bClass, aClass) || bIface !== aIface) {
-        const onlyRate =
-          bClass &&
-          aClass &&
-          bIface === aIface &&
-          bClass.mark === aClass.mark &&
-          bClass.ipv4 === aClass.ipv4 &&
-          bClass.ipv6 === aClass.ipv6;
+        const onlyRate = bIface === aIface && sameClass(bClass, aClass);
         if (bClass && bIface && !onlyRate && !fullyApplied.has(bIface) && !reshaped.has(bIface)) classes.entry(bIface).remove.push(bClass);
         if (aClass && aIface && !fullyApplied.has(aIface) && !reshaped.has(aIface)) classes.entry(aIface).upsert.push(aClass);
       }
@@ -335,9 +329,7 @@ export class Reconciler {
         const bTunnel = bClass && bServer?.ikev2 ? bClass : null;
         const aTunnel = aClass && aServer?.ikev2 ? aClass : null;
         if (!sameSpec(bTunnel, aTunnel)) {
-          const onlyRate =
-            bTunnel && aTunnel && bTunnel.mark === aTunnel.mark && bTunnel.ipv4 === aTunnel.ipv4 && bTunnel.ipv6 === aTunnel.ipv6;
-          if (bTunnel && !onlyRate) classes.entry(tunnel).remove.push(bTunnel);
+          if (bTunnel && !sameClass(bTunnel, aTunnel)) classes.entry(tunnel).remove.push(bTunnel);
           if (aTunnel) classes.entry(tunnel).upsert.push(aTunnel);
         }
       }
@@ -446,6 +438,11 @@ export class Reconciler {
     const names = this.#inventory.servers().map((s) => s.interfaceName);
     await this.#inventory.storage.setItem(APPLIED_INTERFACES_KEY, names as never);
   }
+}
+
+/** The same class for the same addresses (only its rates may differ): changed in place, not removed. */
+function sameClass(before: ShaperAccountSpec | null, after: ShaperAccountSpec | null): boolean {
+  return !!before && !!after && before.mark === after.mark && before.ipv4 === after.ipv4 && before.ipv6 === after.ipv6;
 }
 
 /** First `before` and last `after` of each key: a create-then-delete in one batch cancels out. */

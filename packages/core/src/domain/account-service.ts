@@ -12,7 +12,7 @@ import { normalizeAddress, parseAddress, parseCidr } from "../net/ip.js";
 import { Inventory } from "./inventory.js";
 import type { IpPool } from "./ip-pool.js";
 import { MutationLock } from "./mutation-lock.js";
-import { type Change, Reconciler } from "./reconciler.js";
+import { Reconciler } from "./reconciler.js";
 import { checkBandwidth, checkName, checkPassword, checkStatus, type InputValue, isGiven, text } from "./validation.js";
 
 /** Fields of ADD (all optional but `wgName`), as strings from a form or typed values. */
@@ -158,7 +158,7 @@ export class AccountService {
       }
       return account;
     });
-    await this.#submit([{ type: "account", before: null, after: record }], () =>
+    await this.#reconciler.submitThen([{ type: "account", before: null, after: record }], () =>
       this.#events?.publish("account.created", { account: accountSnapshot(record) }),
     );
     return record;
@@ -208,7 +208,7 @@ export class AccountService {
       await this.#inventory.putAccount(after);
       return [before, after] as const;
     });
-    await this.#submit([{ type: "account", before, after }], () => this.#publishUpdate(before, after));
+    await this.#reconciler.submitThen([{ type: "account", before, after }], () => this.#publishUpdate(before, after));
     return after;
   }
 
@@ -229,7 +229,7 @@ export class AccountService {
       }
       return account;
     });
-    await this.#submit([{ type: "account", before, after: null }], () =>
+    await this.#reconciler.submitThen([{ type: "account", before, after: null }], () =>
       this.#events?.publish("account.deleted", { account: accountSnapshot(before) }),
     );
   }
@@ -249,25 +249,13 @@ export class AccountService {
       }
       return out;
     });
-    await this.#submit(
+    await this.#reconciler.submitThen(
       changes.map(({ before, after }) => ({ type: "account" as const, before, after })),
       () => {
         for (const { before, after } of changes) this.#publishUpdate(before, after);
       },
     );
     return changes.map((c) => c.after);
-  }
-
-  /**
-   * Applies stored changes, then publishes their events — also when applying failed: storage holds
-   * the change and the reconciler's retry applies it, and an event says what storage holds.
-   */
-  async #submit(changes: Change[], publish: () => void): Promise<void> {
-    try {
-      await this.#reconciler.submit(...changes);
-    } finally {
-      publish();
-    }
   }
 
   /** account.updated, then account.enabled/disabled when the status changed. */

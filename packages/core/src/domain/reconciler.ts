@@ -184,6 +184,18 @@ export class Reconciler {
     return this.submit({ type: "reload" });
   }
 
+  /**
+   * Submits stored changes, then runs `settled` (the services publish their events there) — also when
+   * applying failed: storage holds the change and the retry applies it, and an event says what storage holds.
+   */
+  async submitThen(changes: readonly Change[], settled: () => void): Promise<void> {
+    try {
+      await this.submit(...changes);
+    } finally {
+      settled();
+    }
+  }
+
   /** Waits for what is under way, then refuses new work. */
   async close(): Promise<void> {
     this.#closed = true;

@@ -20,7 +20,7 @@ import {
 import type { WireGuardPort } from "../ports/index.js";
 import { Inventory } from "./inventory.js";
 import { MutationLock } from "./mutation-lock.js";
-import { type Change, Reconciler } from "./reconciler.js";
+import { Reconciler } from "./reconciler.js";
 import { checkBandwidth, checkBoolean, checkInteger, checkName, type InputValue, isGiven, isHostname, text } from "./validation.js";
 
 /** Server fields as the API names them (camelCase here); every one optional on creation. */
@@ -167,7 +167,7 @@ export class ServerService {
       await this.#inventory.putServer(record);
       return record;
     });
-    await this.#submit([{ type: "server", before: null, after: record }], () =>
+    await this.#reconciler.submitThen([{ type: "server", before: null, after: record }], () =>
       this.#events?.publish("server.created", { server: serverSnapshot(record) }),
     );
     return record;
@@ -215,7 +215,7 @@ export class ServerService {
       for (const change of accountChanges) await this.#inventory.putAccount(change.after);
       return { before, after, accountChanges };
     });
-    await this.#submit(
+    await this.#reconciler.submitThen(
       [
         { type: "server", before: result.before, after: result.after },
         ...result.accountChanges.map((c) => ({ type: "account" as const, ...c })),
@@ -236,21 +236,9 @@ export class ServerService {
       await this.#inventory.deleteServer(server.name);
       return server;
     });
-    await this.#submit([{ type: "server", before, after: null }], () =>
+    await this.#reconciler.submitThen([{ type: "server", before, after: null }], () =>
       this.#events?.publish("server.deleted", { server: serverSnapshot(before) }),
     );
-  }
-
-  /**
-   * Applies stored changes, then publishes their events — also when applying failed: storage holds
-   * the change and the reconciler's retry applies it, and an event says what storage holds.
-   */
-  async #submit(changes: Change[], publish: () => void): Promise<void> {
-    try {
-      await this.#reconciler.submit(...changes);
-    } finally {
-      publish();
-    }
   }
 
   /** `{port, public_key}` as the running interface reports them; the stored values when it is not up. */

@@ -11,15 +11,7 @@ import { runServe } from "./commands/serve.js";
 import { serverCommand } from "./commands/server.js";
 import { exportCommand, importCommand } from "./commands/snapshot.js";
 import { statsCommand } from "./commands/stats.js";
-
-const env = process.env;
-
-/** A flag's value, else the environment variable of the same meaning, else the default. */
-function pick(flag: unknown, name: string, fallback?: string): string | undefined {
-  if (typeof flag === "string" && flag !== "") return flag;
-  const fromEnv = env[name];
-  return fromEnv !== undefined && fromEnv !== "" ? fromEnv : fallback;
-}
+import { resolveSetting } from "./config/index.js";
 
 const storageArgs = {
   "data-dir": { type: "string", description: "Data directory for the default file storage (env VPNCP_DATA_DIR; default .vpncp)" },
@@ -30,9 +22,11 @@ const storageArgs = {
 } as const;
 
 async function hashStore(args: { "data-dir"?: string; storage?: string }): Promise<AccessHashService> {
-  const spec = pick(args.storage, "VPNCP_STORAGE");
+  const spec = resolveSetting(args.storage, "VPNCP_STORAGE", undefined);
   const storage = await createVpncpStorage(
-    spec ? parseStorageSpec(spec) : { driver: "fs", options: { base: resolve(pick(args["data-dir"], "VPNCP_DATA_DIR", ".vpncp")!) } },
+    spec
+      ? parseStorageSpec(spec)
+      : { driver: "fs", options: { base: resolve(resolveSetting(args["data-dir"], "VPNCP_DATA_DIR", undefined, ".vpncp")) } },
   );
   return new AccessHashService(storage, systemClock);
 }

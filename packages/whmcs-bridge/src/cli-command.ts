@@ -1,14 +1,8 @@
 import { resolve } from "node:path";
+import { resolveSetting } from "@vpncp/http";
 import { defineCommand } from "citty";
 import { loadBridgeConfig } from "./config.js";
 import { type RunningBridge, startBridgeServer } from "./serve.js";
-
-/** A flag's value, else the environment variable, else the default. */
-function pick(flag: unknown, name: string, fallback?: string): string | undefined {
-  if (typeof flag === "string" && flag !== "") return flag;
-  const fromEnv = process.env[name];
-  return fromEnv !== undefined && fromEnv !== "" ? fromEnv : fallback;
-}
 
 export interface BridgeServeArgs {
   readonly config?: string | undefined;
@@ -18,16 +12,16 @@ export interface BridgeServeArgs {
 
 /** What `vpncp bridge serve` does before it waits for signals: flags, else environment, else the file. */
 export async function serveBridge(args: BridgeServeArgs): Promise<RunningBridge & { readonly configPath: string; readonly nodes: number }> {
-  const configPath = resolve(pick(args.config, "VPNCP_BRIDGE_CONFIG", "vpncp-bridge.json")!);
+  const configPath = resolve(resolveSetting(args.config, "VPNCP_BRIDGE_CONFIG", undefined, "vpncp-bridge.json"));
   const config = await loadBridgeConfig(configPath);
-  const port = pick(args.port, "VPNCP_BRIDGE_PORT") ?? String(config.listen.port ?? 8099);
+  const port = resolveSetting(args.port, "VPNCP_BRIDGE_PORT", undefined) ?? String(config.listen.port ?? 8099);
   if (!/^\d{1,5}$/.test(port)) throw new Error(`--port must be a number, got ${JSON.stringify(port)}`);
   const log = (message: string, fields?: Record<string, unknown>) =>
     process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), message, ...fields })}\n`);
   const server = await startBridgeServer({
     bridge: { ...config.bridge, logger: { info: log, warn: log, error: log } },
     token: config.token,
-    host: pick(args.host, "VPNCP_BRIDGE_HOST") ?? config.listen.host ?? "127.0.0.1",
+    host: resolveSetting(args.host, "VPNCP_BRIDGE_HOST", undefined) ?? config.listen.host ?? "127.0.0.1",
     port: Number(port),
     tls: config.tls,
   });
